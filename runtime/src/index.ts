@@ -1,0 +1,11 @@
+export * from './config.ts';
+export * from './logger.ts';
+export * from './errors.ts';
+export * from './http.ts';
+export * from './money.ts';
+export * from './auth/identity.ts';
+export * from './auth/user-tokens.ts';
+export * from './subgraph-service.ts';
+export * from './lifecycle.ts';
+export { openDatabase, migrate, loadMigrations } from './db/index.ts';
+export type { Database, Queryable, QueryResult, OpenDatabaseOptions, Migration } from './db/index.ts';
