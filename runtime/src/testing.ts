@@ -31,7 +31,7 @@ export interface TestDatabase {
 export async function openTestDatabase(baseSchema: string, migrationsDir?: string): Promise<TestDatabase> {
   const databaseUrl = process.env['DATABASE_URL'];
   const schema = databaseUrl ? `${baseSchema}_t${randomBytes(5).toString('hex')}` : baseSchema;
-  const db = await openDatabase({ schema, databaseUrl, dataDir: 'memory://', migrationsDir });
+  const db = await openDatabase({ schema, schemaPrefix: '', databaseUrl, dataDir: 'memory://', migrationsDir });
   return {
     db,
     schema,

@@ -36,6 +36,8 @@ export interface OpenDatabaseOptions {
   readonly dataDir?: string | undefined;
   /** Directory of `NNN_name.sql` migration files, applied in order. */
   readonly migrationsDir?: string | undefined;
+  /** Prefix for the schema name on PostgreSQL; defaults to env DATABASE_SCHEMA_PREFIX. */
+  readonly schemaPrefix?: string | undefined;
   /** Maximum connections in the PostgreSQL pool. */
   readonly poolSize?: number | undefined;
 }

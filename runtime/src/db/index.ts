@@ -13,7 +13,10 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   let db: Database;
   if (options.databaseUrl) {
     const { openPostgres } = await import('./postgres.ts');
-    db = await openPostgres(options.schema, options.databaseUrl, options.poolSize);
+    // Several deployments (or test runs) may share one PostgreSQL database: DATABASE_SCHEMA_PREFIX
+    // keeps their schemas apart (e.g. `e2e_1a2b_identity`).
+    const prefix = options.schemaPrefix ?? process.env['DATABASE_SCHEMA_PREFIX'] ?? '';
+    db = await openPostgres(prefix + options.schema, options.databaseUrl, options.poolSize);
   } else {
     const { openPglite } = await import('./pglite.ts');
     const dataDir = options.dataDir ?? 'memory://';

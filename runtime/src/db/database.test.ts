@@ -1,0 +1,122 @@
+/**
+ * Contract tests of the storage port. The same suite runs on PGlite always and on real PostgreSQL
+ * when DATABASE_URL is set (CI sets it), so both adapters behave alike.
+ */
+import { mkdtemp, mkdir, writeFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openTestDatabase, type TestDatabase } from '../testing.ts';
+import { openDatabase } from './index.ts';
+
+let migrationsDir: string;
+let tmp: string;
+
+beforeAll(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'graphex-db-'));
+  migrationsDir = path.join(tmp, 'migrations');
+  await mkdir(migrationsDir);
+  await writeFile(
+    path.join(migrationsDir, '001_accounts.sql'),
+    `CREATE TABLE accounts (id text PRIMARY KEY, balance numeric(78,0) NOT NULL CHECK (balance >= 0));`,
+  );
+  await writeFile(path.join(migrationsDir, '002_accounts_owner.sql'), `ALTER TABLE accounts ADD COLUMN owner text;`);
+});
+
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+const adapters = [
+  { name: 'pglite', url: undefined },
+  ...(process.env['DATABASE_URL'] ? [{ name: 'postgres', url: process.env['DATABASE_URL'] }] : []),
+] as const;
+
+describe.each(adapters)('storage port on $name', ({ name, url }) => {
+  let test: TestDatabase;
+  const saved = process.env['DATABASE_URL'];
+
+  beforeAll(async () => {
+    if (url) process.env['DATABASE_URL'] = url;
+    else delete process.env['DATABASE_URL'];
+    test = await openTestDatabase('dbcontract', migrationsDir);
+    if (saved) process.env['DATABASE_URL'] = saved;
+  });
+  afterAll(async () => {
+    if (url) process.env['DATABASE_URL'] = url;
+    await test.dispose();
+    if (saved) process.env['DATABASE_URL'] = saved;
+    else delete process.env['DATABASE_URL'];
+  });
+
+  it('reports its kind and applies migrations in order', async () => {
+    expect(test.db.kind).toBe(name);
+    const versions = await test.db.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
+    expect(versions.rows.map((r) => Number(r.version))).toEqual([1, 2]);
+  });
+
+  it('keeps 78-digit numerics exact (never a float)', async () => {
+    const huge = '123456789012345678901234567890123456789012345678901234567890';
+    await test.db.query('INSERT INTO accounts (id, balance, owner) VALUES ($1, $2, $3)', ['huge', huge, 'a']);
+    const row = await test.db.query<{ balance: string }>('SELECT balance FROM accounts WHERE id = $1', ['huge']);
+    expect(row.rows[0]?.balance).toBe(huge);
+  });
+
+  it('commits a transaction that resolves and rolls back one that throws', async () => {
+    await test.db.transaction(async (tx) => {
+      await tx.query('INSERT INTO accounts (id, balance) VALUES ($1, $2)', ['t1', '10']);
+    });
+    await expect(
+      test.db.transaction(async (tx) => {
+        await tx.query('UPDATE accounts SET balance = balance - 5 WHERE id = $1', ['t1']);
+        await tx.query('UPDATE accounts SET balance = balance - 50 WHERE id = $1', ['t1']); // violates CHECK
+      }),
+    ).rejects.toThrow();
+    const row = await test.db.query<{ balance: string }>('SELECT balance FROM accounts WHERE id = $1', ['t1']);
+    expect(row.rows[0]?.balance).toBe('10');
+  });
+
+  it('serializes concurrent read-modify-write inside transactions with row locks', async () => {
+    await test.db.query('INSERT INTO accounts (id, balance) VALUES ($1, $2)', ['c1', '0']);
+    await Promise.all(
+      Array.from({ length: 20 }, () =>
+        test.db.transaction(async (tx) => {
+          const current = await tx.query<{ balance: string }>('SELECT balance FROM accounts WHERE id = $1 FOR UPDATE', ['c1']);
+          const next = BigInt(current.rows[0]!.balance) + 1n;
+          await tx.query('UPDATE accounts SET balance = $2 WHERE id = $1', ['c1', next.toString()]);
+        }),
+      ),
+    );
+    const row = await test.db.query<{ balance: string }>('SELECT balance FROM accounts WHERE id = $1', ['c1']);
+    expect(row.rows[0]?.balance).toBe('20');
+  });
+
+  it('re-running migrations is a no-op', async () => {
+    const { migrate } = await import('./migrations.ts');
+    expect(await migrate(test.db, migrationsDir)).toBe(0);
+  });
+});
+
+describe('migrations', () => {
+  it('refuses an applied migration whose file was edited', async () => {
+    const dir = path.join(tmp, 'edited');
+    await mkdir(dir);
+    await writeFile(path.join(dir, '001_t.sql'), 'CREATE TABLE t (id int);');
+    const dataDir = path.join(tmp, 'pg-edited');
+    const db = await openDatabase({ schema: 'edited', dataDir, migrationsDir: dir });
+    await db.close();
+    await writeFile(path.join(dir, '001_t.sql'), 'CREATE TABLE t (id bigint);');
+    await expect(openDatabase({ schema: 'edited', dataDir, migrationsDir: dir })).rejects.toThrow(/edited after it was applied/);
+  });
+
+  it('keeps PGlite data across reopen of the same directory', async () => {
+    const dataDir = path.join(tmp, 'pg-persist');
+    const db = await openDatabase({ schema: 'persist', dataDir, migrationsDir });
+    await db.query('INSERT INTO accounts (id, balance) VALUES ($1, $2)', ['p', '42']);
+    await db.close();
+    const again = await openDatabase({ schema: 'persist', dataDir, migrationsDir });
+    const row = await again.query<{ balance: string }>('SELECT balance FROM accounts WHERE id = $1', ['p']);
+    expect(row.rows[0]?.balance).toBe('42');
+    await again.close();
+  });
+});
