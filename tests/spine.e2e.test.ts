@@ -10,11 +10,23 @@ const joinQuery = /* GraphQL */ `
     me {
       email
       kycStatus
-      accounts { currency available }
-      orders(first: 5) { totalCount }
-      transactions(first: 5) { id }
+      accounts {
+        currency
+        available
+      }
+      orders(first: 5) {
+        totalCount
+      }
+      transactions(first: 5) {
+        id
+      }
     }
-    markets { symbol tickSize lotSize makerFeeRate }
+    markets {
+      symbol
+      tickSize
+      lotSize
+      makerFeeRate
+    }
   }
 `;
 
@@ -35,7 +47,13 @@ describe('platform spine through the gateway', () => {
     const response = await fetch(platform.gatewayUrl.replace(/\/graphql$/, '/health'));
     expect(response.status).toBe(200);
     const body = (await response.json()) as { subgraphs: Record<string, unknown> };
-    expect(Object.keys(body.subgraphs).sort()).toEqual(['identity', 'ledger', 'market-data', 'orders', 'wallets']);
+    expect(Object.keys(body.subgraphs).sort()).toEqual([
+      'identity',
+      'ledger',
+      'market-data',
+      'orders',
+      'wallets',
+    ]);
   });
 
   it('joins all five subgraphs in one query for a registered user', async () => {
@@ -83,7 +101,13 @@ describe('platform spine through the gateway', () => {
       admin.login.accessToken,
     );
     expect(adjusted.errors).toBeUndefined();
-    expect(adjusted.data).toEqual({ adminAdjustBalance: { currency: 'ETH', available: '1.000000000000000001', total: '1.000000000000000001' } });
+    expect(adjusted.data).toEqual({
+      adminAdjustBalance: {
+        currency: 'ETH',
+        available: '1.000000000000000001',
+        total: '1.000000000000000001',
+      },
+    });
 
     const me = await gqlOk<{ me: { accounts: Array<{ currency: string; available: string }> } }>(
       platform.gatewayUrl,
@@ -109,7 +133,10 @@ describe('platform spine through the gateway', () => {
   });
 
   it('answers anonymous market data and a null me', async () => {
-    const result = await gqlOk<{ me: null; markets: unknown[] }>(platform.gatewayUrl, `{ me { email } markets { symbol } }`);
+    const result = await gqlOk<{ me: null; markets: unknown[] }>(
+      platform.gatewayUrl,
+      `{ me { email } markets { symbol } }`,
+    );
     expect(result.me).toBeNull();
     expect(result.markets).toHaveLength(3);
   });

@@ -35,13 +35,19 @@ describe('npm start', () => {
       expect(first.output.join('\n')).toMatch(new RegExp(`${name}\\s+http://127\\.0\\.0\\.1:\\d+/graphql`));
     }
     expect((await fetch(gatewayUrl.replace(/\/graphql$/, '/health'))).status).toBe(200);
-    await gqlOk(gatewayUrl, `mutation { register(input: { email: "carol@example.com", password: "persisted-pass-42" }) { accessToken } }`);
+    await gqlOk(
+      gatewayUrl,
+      `mutation { register(input: { email: "carol@example.com", password: "persisted-pass-42" }) { accessToken } }`,
+    );
     expect(await first.stop('SIGTERM')).toBe(0);
     expect(first.output.join('\n')).toContain('GraphEx stopped.');
 
     const second = spawnNode('start', 'scripts/start.ts', env);
     const again = await second.waitFor(/GraphQL API\s+(\S+)/, 150_000);
-    const login = await gql(again, `mutation { login(input: { email: "carol@example.com", password: "persisted-pass-42" }) { user { email } } }`);
+    const login = await gql(
+      again,
+      `mutation { login(input: { email: "carol@example.com", password: "persisted-pass-42" }) { user { email } } }`,
+    );
     expect(login.errors).toBeUndefined();
     expect(login.data).toEqual({ login: { user: { email: 'carol@example.com' } } });
     expect(await second.stop('SIGINT')).toBe(0);
@@ -56,7 +62,9 @@ describe('npm start', () => {
       const run = spawnNode('start', 'scripts/start.ts', env);
       const code = await new Promise<number | null>((resolve) => run.child.once('exit', resolve));
       expect(code).toBe(1);
-      expect(run.output.join('\n')).toMatch(new RegExp(`Port ${port} for the identity subgraph is already in use.*IDENTITY_PORT`));
+      expect(run.output.join('\n')).toMatch(
+        new RegExp(`Port ${port} for the identity subgraph is already in use.*IDENTITY_PORT`),
+      );
     } finally {
       blocker.close();
     }

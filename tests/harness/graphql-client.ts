@@ -3,16 +3,23 @@
 export interface GraphQLResult<TData> {
   readonly status: number;
   readonly data?: TData | null;
-  readonly errors?: ReadonlyArray<{ message: string; path?: ReadonlyArray<string | number>; extensions?: Record<string, unknown> }>;
+  readonly errors?: ReadonlyArray<{
+    message: string;
+    path?: ReadonlyArray<string | number>;
+    extensions?: Record<string, unknown>;
+  }>;
 }
 
-export async function gql<TData = Record<string, any>>(
+export async function gql<TData = Record<string, unknown>>(
   url: string,
   query: string,
   variables: Record<string, unknown> = {},
   token?: string,
 ): Promise<GraphQLResult<TData>> {
-  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json' };
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    accept: 'application/graphql-response+json, application/json',
+  };
   if (token) headers['authorization'] = `Bearer ${token}`;
   const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
   const text = await response.text();
@@ -24,7 +31,7 @@ export async function gql<TData = Record<string, any>>(
 }
 
 /** Like `gql` but throws when the response has errors: for setup steps that must succeed. */
-export async function gqlOk<TData = Record<string, any>>(
+export async function gqlOk<TData = Record<string, unknown>>(
   url: string,
   query: string,
   variables: Record<string, unknown> = {},

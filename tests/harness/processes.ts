@@ -38,7 +38,11 @@ export interface ManagedProcess {
 }
 
 export function spawnNode(name: string, entry: string, env: NodeJS.ProcessEnv): ManagedProcess {
-  const child = spawn(process.execPath, [path.join(repoRoot, entry)], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [path.join(repoRoot, entry)], {
+    cwd: repoRoot,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const output: string[] = [];
   const waiters: Array<{ pattern: RegExp; resolve: (value: string) => void }> = [];
   let pending = '';
@@ -61,7 +65,12 @@ export function spawnNode(name: string, entry: string, env: NodeJS.ProcessEnv): 
   });
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (chunk: string) => {
-    output.push(...chunk.split('\n').filter(Boolean).map((l) => `stderr: ${l}`));
+    output.push(
+      ...chunk
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => `stderr: ${l}`),
+    );
     if (process.env['HARNESS_VERBOSE']) process.stderr.write(`[${name}] ${chunk}`);
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -76,12 +85,19 @@ export function spawnNode(name: string, entry: string, env: NodeJS.ProcessEnv): 
           if (match) return resolve(match[1] ?? line);
         }
         const timer = setTimeout(
-          () => reject(new Error(`${name}: no line matching ${pattern} within ${timeoutMs} ms.\n${output.slice(-30).join('\n')}`)),
+          () =>
+            reject(
+              new Error(
+                `${name}: no line matching ${pattern} within ${timeoutMs} ms.\n${output.slice(-30).join('\n')}`,
+              ),
+            ),
           timeoutMs,
         );
         void exited.then((code) => {
           clearTimeout(timer);
-          reject(new Error(`${name} exited with code ${code} before ${pattern}.\n${output.slice(-30).join('\n')}`));
+          reject(
+            new Error(`${name} exited with code ${code} before ${pattern}.\n${output.slice(-30).join('\n')}`),
+          );
         });
         waiters.push({
           pattern,
@@ -180,7 +196,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       await stopAll();
       if (keepData) return;
       if (ownDataDir) await rm(dataDir, { recursive: true, force: true });
-      if (env['DATABASE_URL'] && !process.env['DATABASE_SCHEMA_PREFIX']) await dropSchemas(env['DATABASE_URL'], schemaPrefix);
+      if (env['DATABASE_URL'] && !process.env['DATABASE_SCHEMA_PREFIX'])
+        await dropSchemas(env['DATABASE_URL'], schemaPrefix);
     },
   };
 }
@@ -189,7 +206,10 @@ export async function dropSchemas(databaseUrl: string, prefix: string): Promise<
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    const { rows } = await client.query<{ nspname: string }>("SELECT nspname FROM pg_namespace WHERE nspname LIKE $1 || '%'", [prefix]);
+    const { rows } = await client.query<{ nspname: string }>(
+      "SELECT nspname FROM pg_namespace WHERE nspname LIKE $1 || '%'",
+      [prefix],
+    );
     for (const { nspname } of rows) await client.query(`DROP SCHEMA IF EXISTS "${nspname}" CASCADE`);
   } finally {
     await client.end();
