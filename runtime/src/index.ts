@@ -9,3 +9,4 @@ export * from './subgraph-service.ts';
 export * from './lifecycle.ts';
 export { openDatabase, migrate, loadMigrations } from './db/index.ts';
 export type { Database, Queryable, QueryResult, OpenDatabaseOptions, Migration } from './db/index.ts';
+export * from './bus/index.ts';
