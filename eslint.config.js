@@ -18,7 +18,11 @@ export default tseslint.config(
       ],
       'no-restricted-properties': [
         'error',
-        { object: 'Number', property: 'parseFloat', message: 'Money is exact: never parse amounts as floats.' },
+        {
+          object: 'Number',
+          property: 'parseFloat',
+          message: 'Money is exact: never parse amounts as floats.',
+        },
       ],
     },
   },

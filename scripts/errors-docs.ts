@@ -16,7 +16,8 @@ const lines = [
   '| Code | HTTP status (edge) | Since | Meaning |',
   '| --- | --- | --- | --- |',
   ...Object.entries(errorRegistry).map(
-    ([code, spec]) => `| \`${code}\` | ${spec.httpStatus} | ${spec.addedIn} | ${spec.description.replaceAll('|', '\\|')} |`,
+    ([code, spec]) =>
+      `| \`${code}\` | ${spec.httpStatus} | ${spec.addedIn} | ${spec.description.replaceAll('|', '\\|')} |`,
   ),
   '',
 ];

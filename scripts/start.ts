@@ -59,7 +59,9 @@ function startChild(name: string, entry: string, env: NodeJS.ProcessEnv): Child 
         else if (line.trim()) process.stdout.write(`[${name}] ${line}\n`);
       }
     });
-    child.once('exit', (code, signal) => reject(new Error(`${name} exited before it was ready (code ${code}, signal ${signal})`)));
+    child.once('exit', (code, signal) =>
+      reject(new Error(`${name} exited before it was ready (code ${code}, signal ${signal})`)),
+    );
   });
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (chunk: string) => {
@@ -111,12 +113,20 @@ async function main(): Promise<void> {
 
   await assertPortFree(config.gatewayPort, 'the gateway', 'PORT');
   for (const name of serviceNames) {
-    await assertPortFree(subgraphPort(name), `the ${name} subgraph`, `${name.toUpperCase().replace('-', '_')}_PORT`);
+    await assertPortFree(
+      subgraphPort(name),
+      `the ${name} subgraph`,
+      `${name.toUpperCase().replace('-', '_')}_PORT`,
+    );
   }
 
-  process.stdout.write(`GraphEx starting (data in ${config.dataDir}, database: ${config.databaseUrl ? 'PostgreSQL' : 'embedded PGlite'})\n`);
+  process.stdout.write(
+    `GraphEx starting (data in ${config.dataDir}, database: ${config.databaseUrl ? 'PostgreSQL' : 'embedded PGlite'})\n`,
+  );
   if (!config.adminEmail) {
-    process.stdout.write('  hint: set EXCHANGE_ADMIN_EMAIL and EXCHANGE_ADMIN_PASSWORD to create an admin user on first start\n');
+    process.stdout.write(
+      '  hint: set EXCHANGE_ADMIN_EMAIL and EXCHANGE_ADMIN_PASSWORD to create an admin user on first start\n',
+    );
   }
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -142,7 +152,9 @@ async function main(): Promise<void> {
   for (const child of children) {
     child.process.once('exit', (code, signal) => {
       if (!shuttingDown) {
-        process.stderr.write(`${child.name} stopped unexpectedly (code ${code}, signal ${signal}); stopping GraphEx.\n`);
+        process.stderr.write(
+          `${child.name} stopped unexpectedly (code ${code}, signal ${signal}); stopping GraphEx.\n`,
+        );
         void shutdown(`${child.name} failed`, 1);
       }
     });

@@ -37,9 +37,14 @@ export function maskError(
   }
   const id =
     requestId ??
-    ((original as { extensions?: { requestId?: string } } | undefined)?.extensions?.requestId as string | undefined) ??
+    ((original as { extensions?: { requestId?: string } } | undefined)?.extensions?.requestId as
+      string | undefined) ??
     crypto.randomUUID();
-  logger.error('internal error', { requestId: id, error: (original as { originalError?: unknown })?.originalError ?? original, path: formatted.path });
+  logger.error('internal error', {
+    requestId: id,
+    error: (original as { originalError?: unknown })?.originalError ?? original,
+    path: formatted.path,
+  });
   return {
     message: 'Internal server error',
     ...(formatted.path ? { path: formatted.path } : {}),

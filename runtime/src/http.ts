@@ -26,7 +26,10 @@ export async function readBody(request: IncomingMessage, limitBytes: number): Pr
 
 export function sendJson(response: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  response.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
   response.end(text);
 }
 
@@ -57,7 +60,9 @@ export async function serveApollo<TContext extends BaseContext>(
       text = await readBody(request, limits.maxBodyBytes);
     } catch (error) {
       if (error instanceof BodyTooLargeError) {
-        sendJson(response, 413, { errors: [{ message: error.message, extensions: { code: 'BAD_REQUEST' } }] });
+        sendJson(response, 413, {
+          errors: [{ message: error.message, extensions: { code: 'BAD_REQUEST' } }],
+        });
         return;
       }
       throw error;
@@ -67,7 +72,9 @@ export async function serveApollo<TContext extends BaseContext>(
       try {
         body = JSON.parse(text);
       } catch {
-        sendJson(response, 400, { errors: [{ message: 'Request body is not valid JSON.', extensions: { code: 'BAD_REQUEST' } }] });
+        sendJson(response, 400, {
+          errors: [{ message: 'Request body is not valid JSON.', extensions: { code: 'BAD_REQUEST' } }],
+        });
         return;
       }
     } else {

@@ -36,7 +36,11 @@ export function createLogger(
     if (fields) {
       for (const [key, value] of Object.entries(fields)) record[key] = serializeError(value);
     }
-    write(JSON.stringify(record, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value)));
+    write(
+      JSON.stringify(record, (_key, value: unknown) =>
+        typeof value === 'bigint' ? value.toString() : value,
+      ),
+    );
   };
   return {
     debug: (m, f) => emit('debug', m, f),

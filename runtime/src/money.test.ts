@@ -12,7 +12,9 @@ describe('exact decimals', () => {
 
   it('refuses malformed input and excess precision with BAD_USER_INPUT', () => {
     for (const bad of ['', '1e5', '0x10', '1.', '.5', ' 1', 'NaN', 'Infinity', '1,5', '--1']) {
-      expect(() => parseDecimal(bad, 8)).toThrow(expect.objectContaining({ extensions: { code: 'BAD_USER_INPUT' } }));
+      expect(() => parseDecimal(bad, 8)).toThrow(
+        expect.objectContaining({ extensions: { code: 'BAD_USER_INPUT' } }),
+      );
     }
     expect(() => parseDecimal('0.000000001', 8)).toThrow(/more than 8 decimal places/);
   });
@@ -26,9 +28,13 @@ describe('exact decimals', () => {
 
   it('round-trips any base-unit amount', () => {
     fc.assert(
-      fc.property(fc.bigInt({ min: -(10n ** 40n), max: 10n ** 40n }), fc.integer({ min: 0, max: 18 }), (units, decimals) => {
-        expect(parseDecimal(formatDecimal(units, decimals), decimals)).toBe(units);
-      }),
+      fc.property(
+        fc.bigInt({ min: -(10n ** 40n), max: 10n ** 40n }),
+        fc.integer({ min: 0, max: 18 }),
+        (units, decimals) => {
+          expect(parseDecimal(formatDecimal(units, decimals), decimals)).toBe(units);
+        },
+      ),
     );
   });
 });

@@ -13,7 +13,8 @@ const decimalPattern = /^(-)?(\d{1,40})(?:\.(\d{1,40}))?$/;
  */
 export function parseDecimal(value: string, decimals: number, field = 'amount'): bigint {
   const match = decimalPattern.exec(value);
-  if (!match) throw apiError('BAD_USER_INPUT', `${field} must be a decimal string like "12.345", got "${value}".`);
+  if (!match)
+    throw apiError('BAD_USER_INPUT', `${field} must be a decimal string like "12.345", got "${value}".`);
   const [, sign, whole, fraction = ''] = match;
   const trimmed = fraction.replace(/0+$/, '');
   if (trimmed.length > decimals) {
@@ -65,12 +66,14 @@ export const DateTimeScalar = new GraphQLScalarType<Date, string>({
   },
   parseValue: (value) => {
     const date = typeof value === 'string' ? new Date(value) : new Date(Number.NaN);
-    if (Number.isNaN(date.getTime())) throw apiError('BAD_USER_INPUT', 'DateTime must be an ISO-8601 string.');
+    if (Number.isNaN(date.getTime()))
+      throw apiError('BAD_USER_INPUT', 'DateTime must be an ISO-8601 string.');
     return date;
   },
   parseLiteral: (ast) => {
     const date = ast.kind === Kind.STRING ? new Date(ast.value) : new Date(Number.NaN);
-    if (Number.isNaN(date.getTime())) throw apiError('BAD_USER_INPUT', 'DateTime must be an ISO-8601 string.');
+    if (Number.isNaN(date.getTime()))
+      throw apiError('BAD_USER_INPUT', 'DateTime must be an ISO-8601 string.');
     return date;
   },
 });

@@ -10,7 +10,12 @@ import type { GraphQLSchema } from 'graphql';
 import { GraphQLError } from 'graphql';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { internalIdentityHeader, requestIdHeader, verifyInternalIdentity, type Identity } from './auth/identity.ts';
+import {
+  internalIdentityHeader,
+  requestIdHeader,
+  verifyInternalIdentity,
+  type Identity,
+} from './auth/identity.ts';
 import type { PlatformConfig } from './config.ts';
 import { maskError } from './errors.ts';
 import { headerValue, sendJson, serveApollo } from './http.ts';
@@ -56,7 +61,8 @@ export async function startSubgraphService<TContext extends BaseRequestContext>(
           // Tag each error with the request id so the masked client error and the log line match.
           for (const error of errors) {
             const extensions = error.extensions as Record<string, unknown>;
-            if (!extensions['code'] && contextValue?.requestId) extensions['requestId'] = contextValue.requestId;
+            if (!extensions['code'] && contextValue?.requestId)
+              extensions['requestId'] = contextValue.requestId;
           }
         },
       };
@@ -112,7 +118,10 @@ export async function startSubgraphService<TContext extends BaseRequestContext>(
     };
     handle().catch((error: unknown) => {
       logger.error('request failed', { error });
-      if (!response.headersSent) sendJson(response, 500, { errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+      if (!response.headersSent)
+        sendJson(response, 500, {
+          errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
+        });
       else response.end();
     });
   });

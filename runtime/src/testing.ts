@@ -7,7 +7,13 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { loadConfig, type PlatformConfig } from './config.ts';
 import { openDatabase, type Database } from './db/index.ts';
-import { anonymous, internalIdentityHeader, signInternalIdentity, type Identity, type Role } from './auth/identity.ts';
+import {
+  anonymous,
+  internalIdentityHeader,
+  signInternalIdentity,
+  type Identity,
+  type Role,
+} from './auth/identity.ts';
 import { createLogger } from './logger.ts';
 
 /** Config for tests: development secrets, quiet logs, port 0 everywhere. */
@@ -31,7 +37,13 @@ export interface TestDatabase {
 export async function openTestDatabase(baseSchema: string, migrationsDir?: string): Promise<TestDatabase> {
   const databaseUrl = process.env['DATABASE_URL'];
   const schema = databaseUrl ? `${baseSchema}_t${randomBytes(5).toString('hex')}` : baseSchema;
-  const db = await openDatabase({ schema, schemaPrefix: '', databaseUrl, dataDir: 'memory://', migrationsDir });
+  const db = await openDatabase({
+    schema,
+    schemaPrefix: '',
+    databaseUrl,
+    dataDir: 'memory://',
+    migrationsDir,
+  });
   return {
     db,
     schema,
@@ -53,7 +65,11 @@ export async function openTestDatabase(baseSchema: string, migrationsDir?: strin
 export interface GraphQLResponse<TData = Record<string, unknown>> {
   readonly status: number;
   readonly data?: TData | null;
-  readonly errors?: ReadonlyArray<{ message: string; path?: ReadonlyArray<string | number>; extensions?: Record<string, unknown> }>;
+  readonly errors?: ReadonlyArray<{
+    message: string;
+    path?: ReadonlyArray<string | number>;
+    extensions?: Record<string, unknown>;
+  }>;
 }
 
 /** Posts a GraphQL operation to `url` as the gateway would, signing `identity` (anonymous by default). */

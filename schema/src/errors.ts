@@ -46,7 +46,8 @@ export const errorRegistry = {
     httpStatus: 429,
   },
   INSUFFICIENT_FUNDS: {
-    description: 'The available balance does not cover what the operation must hold or spend. No balance moved.',
+    description:
+      'The available balance does not cover what the operation must hold or spend. No balance moved.',
     addedIn: '0.1.0',
     httpStatus: 200,
   },
@@ -81,7 +82,8 @@ export const errorRegistry = {
     httpStatus: 200,
   },
   ORDER_NOT_OPEN: {
-    description: 'The order is already filled, cancelled, rejected or expired, so it cannot be cancelled or amended.',
+    description:
+      'The order is already filled, cancelled, rejected or expired, so it cannot be cancelled or amended.',
     addedIn: '0.1.0',
     httpStatus: 200,
   },
@@ -91,7 +93,8 @@ export const errorRegistry = {
     httpStatus: 200,
   },
   TWO_FACTOR_REQUIRED: {
-    description: 'A valid, unused TOTP code is required for this operation (login with 2FA enabled, withdrawals, API keys).',
+    description:
+      'A valid, unused TOTP code is required for this operation (login with 2FA enabled, withdrawals, API keys).',
     addedIn: '0.1.0',
     httpStatus: 200,
   },
@@ -133,7 +136,8 @@ export const errorRegistry = {
     httpStatus: 200,
   },
   INVALID_STATE_TRANSITION: {
-    description: 'The object is not in a state that allows this transition (state machines refuse, never ignore).',
+    description:
+      'The object is not in a state that allows this transition (state machines refuse, never ignore).',
     addedIn: '0.1.0',
     httpStatus: 200,
   },

@@ -14,7 +14,9 @@ describe('internal identity token', () => {
   it('refuses missing, forged, expired and alg=none tokens as UNAUTHENTICATED', async () => {
     const unauthenticated = expect.objectContaining({ extensions: { code: 'UNAUTHENTICATED' } });
     await expect(verifyInternalIdentity(undefined, secret)).rejects.toEqual(unauthenticated);
-    await expect(verifyInternalIdentity(await signInternalIdentity(user, 'x'.repeat(40), 60), secret)).rejects.toEqual(unauthenticated);
+    await expect(
+      verifyInternalIdentity(await signInternalIdentity(user, 'x'.repeat(40), 60), secret),
+    ).rejects.toEqual(unauthenticated);
     const expired = await new SignJWT({ idt: user })
       .setProtectedHeader({ alg: 'HS256' })
       .setIssuer('graphex-gateway')
@@ -24,14 +26,20 @@ describe('internal identity token', () => {
     await expect(verifyInternalIdentity(expired, secret)).rejects.toEqual(unauthenticated);
     const none = [
       Buffer.from(JSON.stringify({ alg: 'none' })).toString('base64url'),
-      Buffer.from(JSON.stringify({ idt: { ...user, role: 'ADMIN' }, iss: 'graphex-gateway', aud: 'graphex-subgraph' })).toString('base64url'),
+      Buffer.from(
+        JSON.stringify({ idt: { ...user, role: 'ADMIN' }, iss: 'graphex-gateway', aud: 'graphex-subgraph' }),
+      ).toString('base64url'),
       '',
     ].join('.');
     await expect(verifyInternalIdentity(none, secret)).rejects.toEqual(unauthenticated);
     const token = await signInternalIdentity(user, secret, 60);
     const [header, , signature] = token.split('.');
-    const edited = Buffer.from(JSON.stringify({ idt: { ...user, role: 'ADMIN' }, iss: 'graphex-gateway', aud: 'graphex-subgraph' })).toString('base64url');
-    await expect(verifyInternalIdentity(`${header}.${edited}.${signature}`, secret)).rejects.toEqual(unauthenticated);
+    const edited = Buffer.from(
+      JSON.stringify({ idt: { ...user, role: 'ADMIN' }, iss: 'graphex-gateway', aud: 'graphex-subgraph' }),
+    ).toString('base64url');
+    await expect(verifyInternalIdentity(`${header}.${edited}.${signature}`, secret)).rejects.toEqual(
+      unauthenticated,
+    );
   });
 });
 

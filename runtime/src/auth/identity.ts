@@ -81,7 +81,8 @@ function isIdentity(value: unknown): value is Identity {
  * `UNAUTHENTICATED` — a subgraph reached directly answers nothing else.
  */
 export async function verifyInternalIdentity(token: string | undefined, secret: string): Promise<Identity> {
-  if (!token) throw apiError('UNAUTHENTICATED', 'Missing gateway identity: subgraphs are reached through the gateway.');
+  if (!token)
+    throw apiError('UNAUTHENTICATED', 'Missing gateway identity: subgraphs are reached through the gateway.');
   try {
     const { payload } = await jwtVerify(token, keyOf(secret), { issuer, audience, algorithms: ['HS256'] });
     const identity = payload['idt'];

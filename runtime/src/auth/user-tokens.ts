@@ -14,7 +14,11 @@ export interface AccessTokenClaims {
   readonly sessionId: string;
 }
 
-export async function signAccessToken(claims: AccessTokenClaims, secret: string, ttlSeconds: number): Promise<string> {
+export async function signAccessToken(
+  claims: AccessTokenClaims,
+  secret: string,
+  ttlSeconds: number,
+): Promise<string> {
   return new SignJWT({ role: claims.role, sid: claims.sessionId })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(claims.userId)

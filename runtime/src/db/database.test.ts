@@ -20,7 +20,10 @@ beforeAll(async () => {
     path.join(migrationsDir, '001_accounts.sql'),
     `CREATE TABLE accounts (id text PRIMARY KEY, balance numeric(78,0) NOT NULL CHECK (balance >= 0));`,
   );
-  await writeFile(path.join(migrationsDir, '002_accounts_owner.sql'), `ALTER TABLE accounts ADD COLUMN owner text;`);
+  await writeFile(
+    path.join(migrationsDir, '002_accounts_owner.sql'),
+    `ALTER TABLE accounts ADD COLUMN owner text;`,
+  );
 });
 
 afterAll(async () => {
@@ -51,14 +54,18 @@ describe.each(adapters)('storage port on $name', ({ name, url }) => {
 
   it('reports its kind and applies migrations in order', async () => {
     expect(test.db.kind).toBe(name);
-    const versions = await test.db.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
+    const versions = await test.db.query<{ version: number }>(
+      'SELECT version FROM schema_migrations ORDER BY version',
+    );
     expect(versions.rows.map((r) => Number(r.version))).toEqual([1, 2]);
   });
 
   it('keeps 78-digit numerics exact (never a float)', async () => {
     const huge = '123456789012345678901234567890123456789012345678901234567890';
     await test.db.query('INSERT INTO accounts (id, balance, owner) VALUES ($1, $2, $3)', ['huge', huge, 'a']);
-    const row = await test.db.query<{ balance: string }>('SELECT balance FROM accounts WHERE id = $1', ['huge']);
+    const row = await test.db.query<{ balance: string }>('SELECT balance FROM accounts WHERE id = $1', [
+      'huge',
+    ]);
     expect(row.rows[0]?.balance).toBe(huge);
   });
 
@@ -72,7 +79,9 @@ describe.each(adapters)('storage port on $name', ({ name, url }) => {
         await tx.query('UPDATE accounts SET balance = balance - 50 WHERE id = $1', ['t1']); // violates CHECK
       }),
     ).rejects.toThrow();
-    const row = await test.db.query<{ balance: string }>('SELECT balance FROM accounts WHERE id = $1', ['t1']);
+    const row = await test.db.query<{ balance: string }>('SELECT balance FROM accounts WHERE id = $1', [
+      't1',
+    ]);
     expect(row.rows[0]?.balance).toBe('10');
   });
 
@@ -81,13 +90,18 @@ describe.each(adapters)('storage port on $name', ({ name, url }) => {
     await Promise.all(
       Array.from({ length: 20 }, () =>
         test.db.transaction(async (tx) => {
-          const current = await tx.query<{ balance: string }>('SELECT balance FROM accounts WHERE id = $1 FOR UPDATE', ['c1']);
+          const current = await tx.query<{ balance: string }>(
+            'SELECT balance FROM accounts WHERE id = $1 FOR UPDATE',
+            ['c1'],
+          );
           const next = BigInt(current.rows[0]!.balance) + 1n;
           await tx.query('UPDATE accounts SET balance = $2 WHERE id = $1', ['c1', next.toString()]);
         }),
       ),
     );
-    const row = await test.db.query<{ balance: string }>('SELECT balance FROM accounts WHERE id = $1', ['c1']);
+    const row = await test.db.query<{ balance: string }>('SELECT balance FROM accounts WHERE id = $1', [
+      'c1',
+    ]);
     expect(row.rows[0]?.balance).toBe('20');
   });
 
@@ -106,7 +120,9 @@ describe('migrations', () => {
     const db = await openDatabase({ schema: 'edited', dataDir, migrationsDir: dir });
     await db.close();
     await writeFile(path.join(dir, '001_t.sql'), 'CREATE TABLE t (id bigint);');
-    await expect(openDatabase({ schema: 'edited', dataDir, migrationsDir: dir })).rejects.toThrow(/edited after it was applied/);
+    await expect(openDatabase({ schema: 'edited', dataDir, migrationsDir: dir })).rejects.toThrow(
+      /edited after it was applied/,
+    );
   });
 
   it('keeps PGlite data across reopen of the same directory', async () => {

@@ -42,7 +42,8 @@ export async function openPostgres(schema: string, databaseUrl: string, poolSize
       try {
         await connection.query('BEGIN');
         const tx: Queryable = {
-          query: async (sql, params) => toResult(await connection.query(sql, params ? [...params] : undefined)),
+          query: async (sql, params) =>
+            toResult(await connection.query(sql, params ? [...params] : undefined)),
         };
         const value = await work(tx);
         await connection.query('COMMIT');
