@@ -28,10 +28,13 @@ export async function openPostgres(schema: string, databaseUrl: string, poolSize
     client.release();
   }
 
-  const toResult = <Row>(result: pg.QueryResult): QueryResult<Row> => ({
-    rows: result.rows as Row[],
-    rowCount: result.rowCount ?? result.rows.length,
-  });
+  // A parameterless multi-statement query (a migration file) yields one result per statement;
+  // report the last one, as the PGlite adapter does.
+  const toResult = <Row>(results: pg.QueryResult | pg.QueryResult[]): QueryResult<Row> => {
+    const result = Array.isArray(results) ? results[results.length - 1] : results;
+    const rows = (result?.rows ?? []) as Row[];
+    return { rows, rowCount: result?.rowCount ?? rows.length };
+  };
 
   return {
     kind: 'postgres',
