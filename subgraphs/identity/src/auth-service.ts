@@ -1,0 +1,259 @@
+/**
+ * Identity use cases: register, login, refresh-token rotation, logout, admin bootstrap.
+ *
+ * Sessions: every sign-in creates a session (a refresh-token family). Refresh tokens are opaque,
+ * single-use and stored hashed; exchanging one marks it spent and issues the next one in the same
+ * session. Presenting a spent token again means it was copied — the whole session is revoked, so
+ * both the thief's and the victim's tokens stop working (OAuth 2.0 Security BCP, section 4.14).
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  signAccessToken,
+  type Database,
+  type Identity,
+  type Logger,
+  type PlatformConfig,
+} from '@graphex/runtime';
+import { apiError } from '@graphex/schema';
+import { checkEmail } from './domain/email.ts';
+import { checkPassword, passwordViolationMessages } from './domain/password-policy.ts';
+import { hashRefreshToken, looksLikeRefreshToken, newRefreshToken } from './domain/refresh-token.ts';
+import type { UserRecord } from './domain/user.ts';
+import type { PasswordHasher } from './password-hasher.ts';
+import {
+  insertRefreshToken,
+  insertSession,
+  lockRefreshToken,
+  markRefreshTokenUsed,
+  revokeSession,
+  touchSession,
+} from './store/sessions.ts';
+import { findCredentialsByEmail, findUserById, insertUser, setRoleByEmail } from './store/users.ts';
+import type { Queryable } from '@graphex/runtime';
+
+/** What register/login/refreshSession return (the `AuthPayload` of the schema). */
+export interface AuthResult {
+  readonly accessToken: string;
+  readonly accessTokenExpiresAt: Date;
+  readonly refreshToken: string;
+  readonly refreshTokenExpiresAt: Date;
+  readonly user: UserRecord;
+}
+
+/** Passwords longer than this are not even hashed at login (registration allows far fewer). */
+const maxLoginPasswordLength = 1024;
+
+export interface AuthServiceOptions {
+  readonly db: Database;
+  readonly config: Pick<PlatformConfig, 'jwtSecret' | 'jwtAccessTtlSeconds' | 'jwtRefreshTtlSeconds'>;
+  readonly hasher: PasswordHasher;
+  readonly logger: Logger;
+  readonly clock?: () => Date;
+}
+
+export type AdminBootstrapOutcome = 'created' | 'promoted' | 'unchanged';
+
+export interface AuthService {
+  register(input: { email: string; password: string }): Promise<AuthResult>;
+  login(input: { email: string; password: string; totpCode?: string | null }): Promise<AuthResult>;
+  refreshSession(refreshToken: string): Promise<AuthResult>;
+  /** Revokes the identity's current session; false when there is none (API key, already revoked). */
+  logout(identity: Identity): Promise<boolean>;
+  /** Ensures an ADMIN user with this email exists (idempotent). */
+  bootstrapAdmin(email: string, password: string): Promise<AdminBootstrapOutcome>;
+}
+
+function invalidCredentials(): Error {
+  return apiError('INVALID_CREDENTIALS', 'Email or password is incorrect.');
+}
+
+export function createAuthService(options: AuthServiceOptions): AuthService {
+  const { db, config, hasher, logger } = options;
+  const clock = options.clock ?? (() => new Date());
+
+  /** Issues a refresh token in `sessionId` (inside the caller's transaction). */
+  async function issueRefreshToken(tx: Queryable, sessionId: string, now: Date) {
+    const { token, tokenHash } = newRefreshToken();
+    const expiresAt = new Date(now.getTime() + config.jwtRefreshTtlSeconds * 1000);
+    await insertRefreshToken(tx, { tokenHash, sessionId, issuedAt: now, expiresAt });
+    return { token, expiresAt };
+  }
+
+  async function authResult(
+    user: UserRecord,
+    sessionId: string,
+    refresh: { token: string; expiresAt: Date },
+    now: Date,
+  ): Promise<AuthResult> {
+    const accessToken = await signAccessToken(
+      { userId: user.id, role: user.role, sessionId },
+      config.jwtSecret,
+      config.jwtAccessTtlSeconds,
+    );
+    return {
+      accessToken,
+      accessTokenExpiresAt: new Date(now.getTime() + config.jwtAccessTtlSeconds * 1000),
+      refreshToken: refresh.token,
+      refreshTokenExpiresAt: refresh.expiresAt,
+      user,
+    };
+  }
+
+  /** Starts a session for `user` (inside the caller's transaction). */
+  async function startSession(tx: Queryable, user: UserRecord, now: Date) {
+    const sessionId = randomUUID();
+    await insertSession(tx, { id: sessionId, userId: user.id, createdAt: now });
+    const refresh = await issueRefreshToken(tx, sessionId, now);
+    return { sessionId, refresh };
+  }
+
+  return {
+    async register(input) {
+      const email = checkEmail(input.email);
+      if (!email.ok) throw apiError('BAD_USER_INPUT', email.reason, { field: 'email' });
+      const violations = checkPassword(input.password, email.email);
+      if (violations.length > 0) {
+        throw apiError('BAD_USER_INPUT', violations.map((v) => passwordViolationMessages[v]).join(' '), {
+          field: 'password',
+          violations,
+        });
+      }
+      const passwordHash = await hasher.hash(input.password);
+      const now = clock();
+      const { user, sessionId, refresh } = await db.transaction(async (tx) => {
+        const inserted = await insertUser(tx, {
+          id: randomUUID(),
+          email: email.email,
+          passwordHash,
+          role: 'USER',
+          createdAt: now,
+        });
+        if (!inserted)
+          throw apiError('ALREADY_EXISTS', 'An account with this email already exists.', { field: 'email' });
+        return { user: inserted, ...(await startSession(tx, inserted, now)) };
+      });
+      logger.info('user registered', { userId: user.id, sessionId });
+      return authResult(user, sessionId, refresh, now);
+    },
+
+    async login(input) {
+      const email = checkEmail(input.email);
+      // Neither check depends on stored data, so answering fast reveals nothing about accounts.
+      if (!email.ok || input.password.length > maxLoginPasswordLength) throw invalidCredentials();
+      const credentials = await findCredentialsByEmail(db, email.email);
+      if (!credentials) {
+        await hasher.verifyDummy(input.password);
+        logger.info('login failed', { reason: 'unknown email' });
+        throw invalidCredentials();
+      }
+      if (!(await hasher.verify(credentials.passwordHash, input.password))) {
+        logger.info('login failed', { reason: 'wrong password', userId: credentials.user.id });
+        throw invalidCredentials();
+      }
+      if (credentials.user.twoFactorEnabled) {
+        // Fail closed: TOTP enrolment and verification arrive with the 2FA work; until then no
+        // account can have 2FA enabled, and one that somehow does is not let in without it.
+        throw apiError(
+          'TWO_FACTOR_REQUIRED',
+          'This account requires a two-factor code that cannot be verified yet.',
+        );
+      }
+      const now = clock();
+      const { sessionId, refresh } = await db.transaction((tx) => startSession(tx, credentials.user, now));
+      logger.info('user signed in', { userId: credentials.user.id, sessionId });
+      return authResult(credentials.user, sessionId, refresh, now);
+    },
+
+    async refreshSession(refreshToken) {
+      const rejected = () =>
+        apiError('UNAUTHENTICATED', 'The refresh token is invalid, expired or revoked. Sign in again.');
+      if (!looksLikeRefreshToken(refreshToken)) throw rejected();
+      const tokenHash = hashRefreshToken(refreshToken);
+      const now = clock();
+      // The transaction returns (rather than throws) on refusal so that a reuse revocation commits.
+      const outcome = await db.transaction(async (tx) => {
+        const state = await lockRefreshToken(tx, tokenHash);
+        if (!state || state.sessionRevokedAt) return { kind: 'rejected' as const };
+        if (state.usedAt || !(await markRefreshTokenUsed(tx, tokenHash, now))) {
+          await revokeSession(tx, { id: state.sessionId, userId: state.userId }, 'REFRESH_TOKEN_REUSE', now);
+          return { kind: 'reused' as const, sessionId: state.sessionId, userId: state.userId };
+        }
+        if (state.expiresAt.getTime() <= now.getTime()) return { kind: 'rejected' as const };
+        const user = await findUserById(tx, state.userId);
+        if (!user) throw new Error(`Session ${state.sessionId} belongs to missing user ${state.userId}`);
+        await touchSession(tx, state.sessionId, now);
+        const refresh = await issueRefreshToken(tx, state.sessionId, now);
+        return { kind: 'rotated' as const, user, sessionId: state.sessionId, refresh };
+      });
+      if (outcome.kind === 'reused') {
+        logger.warn('refresh token reuse: session revoked', {
+          userId: outcome.userId,
+          sessionId: outcome.sessionId,
+        });
+        throw rejected();
+      }
+      if (outcome.kind === 'rejected') throw rejected();
+      return authResult(outcome.user, outcome.sessionId, outcome.refresh, now);
+    },
+
+    async logout(identity) {
+      if (identity.kind === 'anonymous') throw apiError('UNAUTHENTICATED', 'Sign in to do this.');
+      if (identity.kind !== 'user' || identity.sessionId === null) return false;
+      const revoked = await revokeSession(
+        db,
+        { id: identity.sessionId, userId: identity.userId },
+        'LOGOUT',
+        clock(),
+      );
+      if (revoked) logger.info('user signed out', { userId: identity.userId, sessionId: identity.sessionId });
+      return revoked;
+    },
+
+    bootstrapAdmin: (rawEmail, password) => bootstrap(rawEmail, password, 0),
+  };
+
+  async function bootstrap(
+    rawEmail: string,
+    password: string,
+    attempt: number,
+  ): Promise<AdminBootstrapOutcome> {
+    const email = checkEmail(rawEmail);
+    if (!email.ok) throw new Error(`EXCHANGE_ADMIN_EMAIL is not a valid email address: ${email.reason}`);
+    const existing = await findCredentialsByEmail(db, email.email);
+    if (existing) {
+      if (existing.user.role === 'ADMIN') return 'unchanged';
+      // Promoting an account someone else may have registered with this email would hand them
+      // the exchange; only promote when the configured password proves it is the operator's.
+      if (!(await hasher.verify(existing.passwordHash, password))) {
+        throw new Error(
+          `EXCHANGE_ADMIN_EMAIL ${email.email} belongs to an existing non-admin account whose password is not EXCHANGE_ADMIN_PASSWORD; refusing to promote it.`,
+        );
+      }
+      await setRoleByEmail(db, email.email, 'ADMIN');
+      logger.info('admin user promoted', { userId: existing.user.id, email: email.email });
+      return 'promoted';
+    }
+    const violations = checkPassword(password, email.email);
+    if (violations.length > 0) {
+      throw new Error(
+        `EXCHANGE_ADMIN_PASSWORD does not meet the password policy: ${violations.map((v) => passwordViolationMessages[v]).join(' ')}`,
+      );
+    }
+    const passwordHash = await hasher.hash(password);
+    const created = await insertUser(db, {
+      id: randomUUID(),
+      email: email.email,
+      passwordHash,
+      role: 'ADMIN',
+      createdAt: clock(),
+    });
+    if (!created) {
+      // Someone created this email between our read and insert: decide again on what exists now
+      // (the insert cannot lose twice: the row is there for the second pass).
+      if (attempt > 0) throw new Error(`Admin bootstrap for ${email.email} raced twice; giving up.`);
+      return bootstrap(rawEmail, password, attempt + 1);
+    }
+    logger.info('admin user created', { userId: created.id, email: email.email });
+    return 'created';
+  }
+}

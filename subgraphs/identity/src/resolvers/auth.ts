@@ -1,0 +1,27 @@
+/** Query.me and the sign-in mutations. */
+import type {
+  MutationResolvers,
+  QueryResolvers,
+  AuthPayloadResolvers,
+} from '../__generated__/resolvers-types.ts';
+
+export const queryResolvers: QueryResolvers = {
+  me: async (_parent, _args, { identity, loadUser }) => {
+    if (identity.kind === 'anonymous') return null;
+    const user = await loadUser(identity.userId);
+    return user ? { user, access: 'private' } : null;
+  },
+};
+
+export const mutationResolvers: MutationResolvers = {
+  register: (_parent, { input }, { auth }) => auth.register(input),
+  login: (_parent, { input }, { auth }) => auth.login(input),
+  refreshSession: (_parent, { refreshToken }, { auth }) => auth.refreshSession(refreshToken),
+  logout: (_parent, _args, { auth, identity }) => auth.logout(identity),
+};
+
+export const authPayloadResolvers: AuthPayloadResolvers = {
+  // Whoever holds the tokens just proved to be this user, even though the request itself was
+  // anonymous (register, login) — they may read their own private fields.
+  user: (payload) => ({ user: payload.user, access: 'private' }),
+};
