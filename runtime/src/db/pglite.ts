@@ -13,11 +13,19 @@ export async function openPglite(schema: string, dataDir: string): Promise<Datab
   await pg.exec(`CREATE SCHEMA IF NOT EXISTS "${schema}"; SET search_path TO "${schema}", public;`);
 
   const run = async <Row>(
-    target: Pick<PGlite, 'query'>,
+    target: Pick<PGlite, 'query' | 'exec'>,
     sql: string,
     params?: readonly unknown[],
   ): Promise<QueryResult<Row>> => {
-    const result = await target.query<Row>(sql, params ? [...params] : undefined);
+    if (!params || params.length === 0) {
+      // Without parameters use the simple-query protocol, like pg does: a migration file holds
+      // several statements, which the extended protocol (PGlite's `query`) refuses.
+      const results = await target.exec(sql);
+      const last = results[results.length - 1];
+      const rows = (last?.rows ?? []) as Row[];
+      return { rows, rowCount: last?.affectedRows ?? rows.length };
+    }
+    const result = await target.query<Row>(sql, [...params]);
     return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
   };
 
