@@ -1,0 +1,235 @@
+/**
+ * The mercurius counterpart of the runtime's `startSubgraphService`: serves a federated subgraph on
+ * fastify with the same outward behaviour as the Apollo subgraphs — POST/GET /graphql behind the
+ * gateway-signed internal identity (missing or invalid → UNAUTHENTICATED, HTTP 401, before the body
+ * is read), GET /health (200 when ready), registry error codes, internal errors masked and logged
+ * with the request id.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyRequest } from 'fastify';
+import { GraphQLError, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
+import { mercuriusFederationPlugin } from '@mercuriusjs/federation';
+import {
+  internalIdentityHeader,
+  maskError,
+  requestIdHeader,
+  verifyInternalIdentity,
+  type BaseRequestContext,
+  type Identity,
+  type Logger,
+  type PlatformConfig,
+  type RunningService,
+} from '@graphex/runtime';
+import { errorCodeOf, type ErrorCode } from '@graphex/schema';
+
+export interface MercuriusSubgraphOptions<TContext extends BaseRequestContext> {
+  readonly name: string;
+  /** The subgraph SDL, served verbatim as `_service { sdl }`. */
+  readonly sdl: string;
+  /** Resolvers in the Apollo convention; `__resolveReference(reference, context, info)`. */
+  readonly resolvers: Record<string, unknown>;
+  readonly port: number;
+  readonly config: PlatformConfig;
+  readonly logger: Logger;
+  readonly createContext: (base: BaseRequestContext) => TContext;
+  readonly isReady?: () => Promise<boolean>;
+  readonly onClose?: () => Promise<void>;
+  readonly maxBodyBytes?: number;
+}
+
+type ApolloReferenceResolver = (reference: unknown, context: unknown, info: unknown) => unknown;
+
+/**
+ * mercurius calls `resolveReference(reference, args, context, info)` (an extra `args` slot), while
+ * the generated resolver types and @apollo/subgraph use `(reference, context, info)`. Adapting here
+ * keeps the resolvers typed by codegen and portable.
+ */
+export function toMercuriusResolvers(resolvers: Record<string, unknown>): Record<string, unknown> {
+  const adapted: Record<string, unknown> = {};
+  for (const [typeName, typeResolvers] of Object.entries(resolvers)) {
+    const resolveReference =
+      typeof typeResolvers === 'object' && typeResolvers !== null
+        ? (typeResolvers as { __resolveReference?: unknown }).__resolveReference
+        : undefined;
+    if (typeof resolveReference !== 'function') {
+      adapted[typeName] = typeResolvers;
+      continue;
+    }
+    const apolloStyle = resolveReference as ApolloReferenceResolver;
+    adapted[typeName] = {
+      ...(typeResolvers as object),
+      __resolveReference: (reference: unknown, _args: unknown, context: unknown, info: unknown) =>
+        apolloStyle(reference, context, info),
+    };
+  }
+  return adapted;
+}
+
+interface RequestLevelError {
+  readonly statusCode?: unknown;
+  readonly code?: unknown;
+  readonly errors?: unknown;
+}
+
+function registryCodeDeep(error: unknown): ErrorCode | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current; depth++) {
+    const code = errorCodeOf(current);
+    if (code) return code;
+    current = (current as { originalError?: unknown }).originalError;
+  }
+  return undefined;
+}
+
+/** Code for a document or request problem mercurius reports without a registry code. */
+function requestErrorCode(wrapperCode: unknown, message: string): ErrorCode {
+  if (wrapperCode !== 'MER_ERR_GQL_VALIDATION') return 'BAD_REQUEST';
+  if (message.startsWith('Syntax Error')) return 'GRAPHQL_PARSE_FAILED';
+  // Variable coercion failures, as @apollo/server reports them.
+  if (message.startsWith('Variable "$')) return 'BAD_USER_INPUT';
+  return 'GRAPHQL_VALIDATION_FAILED';
+}
+
+interface Formatted {
+  readonly statusCode: number;
+  readonly errors: GraphQLFormattedError[];
+}
+
+/**
+ * Formats mercurius errors with the platform rules. Request-level failures (parse, validation,
+ * variables, method, body) arrive wrapped with a status code and a nested `errors` list; resolver
+ * errors arrive as GraphQLErrors. Everything passes through the runtime's `maskError`.
+ */
+export function formatMercuriusErrors(
+  errors: readonly GraphQLError[],
+  hasData: boolean,
+  { logger, requestId }: { logger: Logger; requestId: string | undefined },
+): Formatted {
+  let requestStatus: number | undefined;
+  const formatted: GraphQLFormattedError[] = [];
+  const push = (error: unknown, code: ErrorCode | undefined): void => {
+    const graphQLError =
+      error instanceof GraphQLError ? error : new GraphQLError(String((error as Error)?.message ?? error));
+    const base = graphQLError.toJSON();
+    const withCode: GraphQLFormattedError = code
+      ? { ...base, extensions: { ...base.extensions, code } }
+      : base;
+    formatted.push(maskError(withCode, code ? withCode : error, { logger, requestId }));
+  };
+  for (const error of errors) {
+    const wrapper = error.originalError as (Error & RequestLevelError) | undefined;
+    const status = typeof wrapper?.statusCode === 'number' ? wrapper.statusCode : undefined;
+    const nested = Array.isArray(wrapper?.errors) ? (wrapper.errors as unknown[]) : undefined;
+    if (status !== undefined && status >= 400 && status < 500) requestStatus ??= status;
+    if (nested) {
+      for (const inner of nested) {
+        const message = String((inner as Error)?.message ?? inner);
+        push(inner, registryCodeDeep(inner) ?? requestErrorCode(wrapper?.code, message));
+      }
+      continue;
+    }
+    const code = registryCodeDeep(error);
+    if (code) push(error, code);
+    else if (status !== undefined && status >= 400 && status < 500) push(error, 'BAD_REQUEST');
+    else push(error, undefined);
+  }
+  return { statusCode: hasData ? 200 : (requestStatus ?? 200), errors: formatted };
+}
+
+function header(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export async function startMercuriusSubgraph<TContext extends BaseRequestContext>(
+  options: MercuriusSubgraphOptions<TContext>,
+): Promise<RunningService> {
+  const { config, logger } = options;
+  const app = Fastify({
+    logger: false,
+    bodyLimit: options.maxBodyBytes ?? 1_000_000,
+    return503OnClosing: true,
+  });
+  const identities = new WeakMap<FastifyRequest, { identity: Identity; requestId: string }>();
+
+  app.get('/health', async (_request, reply) => {
+    const ready = options.isReady ? await options.isReady().catch(() => false) : true;
+    return reply.code(ready ? 200 : 503).send({ service: options.name, status: ready ? 'ok' : 'starting' });
+  });
+
+  // Zero trust (DESIGN.md rule 9): verify the gateway's signature before anything else, body included.
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.routeOptions.url !== '/graphql') return;
+    const requestId = header(request, requestIdHeader) ?? randomUUID();
+    try {
+      const identity = await verifyInternalIdentity(
+        header(request, internalIdentityHeader),
+        config.internalTokenSecret,
+      );
+      identities.set(request, { identity, requestId });
+    } catch (error) {
+      const code = errorCodeOf(error);
+      if (code !== 'UNAUTHENTICATED') throw error;
+      return reply.code(401).send({ errors: [{ message: (error as Error).message, extensions: { code } }] });
+    }
+    return undefined;
+  });
+
+  const contextOf = (request: FastifyRequest): TContext => {
+    const verified = identities.get(request);
+    // onRequest answered 401 for every /graphql request without a verified identity.
+    if (!verified) throw new Error('GraphQL request reached execution without a verified identity');
+    return options.createContext({
+      identity: verified.identity,
+      requestId: verified.requestId,
+      logger: logger.child({ requestId: verified.requestId }),
+    });
+  };
+
+  await app.register(mercuriusFederationPlugin, {
+    schema: options.sdl,
+    resolvers: toMercuriusResolvers(options.resolvers) as never,
+    path: '/graphql',
+    graphiql: false,
+    allowBatchedQueries: false,
+    context: (request) => contextOf(request),
+    errorFormatter: (
+      execution: ExecutionResult & { errors: readonly GraphQLError[] },
+      mercuriusContext: object,
+    ) => {
+      // Errors raised before the context exists (body parsing) come with mercurius' bare context.
+      const context = mercuriusContext as Partial<BaseRequestContext> | undefined;
+      const { statusCode, errors } = formatMercuriusErrors(execution.errors, execution.data != null, {
+        logger: context?.logger ?? logger,
+        requestId: context?.requestId,
+      });
+      return {
+        statusCode,
+        response:
+          execution.data == null && statusCode >= 400 ? { errors } : { data: execution.data ?? null, errors },
+      };
+    },
+  });
+
+  app.setNotFoundHandler((_request, reply) => {
+    void reply.code(404).send({ error: 'Not found: this service answers on /graphql and /health.' });
+  });
+
+  await app.listen({ port: options.port, host: config.host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  const url = `http://${config.host}:${port}/graphql`;
+  logger.info('listening', { url });
+
+  let closing: Promise<void> | undefined;
+  return {
+    name: options.name,
+    url,
+    port,
+    close: () =>
+      (closing ??= (async () => {
+        await app.close();
+        await options.onClose?.();
+      })()),
+  };
+}

@@ -1,0 +1,4 @@
+import { runUntilSignal } from '@graphex/runtime';
+import { startMarketData } from './index.ts';
+
+await runUntilSignal('market-data', () => startMarketData());
