@@ -1,2 +1,3 @@
 export * from './errors.ts';
 export * from './reference-data.ts';
+export * from './core-protocol.ts';
