@@ -1,0 +1,92 @@
+/**
+ * Every bound of the subscription engine in one place (TIGER_STYLE: a limit on everything). Units
+ * are last in the names. Defaults are sized for the fan-out benchmark (5,000 subscribers of one
+ * book at 100 events/s) with room to spare; the gateway passes its configured values.
+ */
+
+export interface SubscriptionExecutorLimits {
+  /**
+   * Results waiting to be taken by one subscriber. When a subscriber (its socket) falls this far
+   * behind, it is resynchronised by its feed's catch-up policy when it has one, otherwise dropped
+   * with a LIMIT_EXCEEDED error (`reason: SLOW_CONSUMER`). Never grows beyond this.
+   */
+  readonly maxQueuedEventsPerSubscriber: number;
+  /**
+   * Upstream events received by one execution group whose rest-of-plan fetches have not finished.
+   * Also the number of rest-of-plan executions that run concurrently for one group (results are
+   * still delivered in upstream order). Exceeding it ends the group's subscribers with
+   * SERVICE_UNAVAILABLE: the other subgraphs cannot keep up with the event rate.
+   */
+  readonly maxPendingEventsPerGroup: number;
+  /** Deadline of one rest-of-plan fetch (`_entities` query) to a subgraph. */
+  readonly restFetchTimeoutMs: number;
+  /** Largest message accepted from a subgraph's WebSocket (ws `maxPayload`). */
+  readonly maxUpstreamMessageBytes: number;
+  /** How long a subgraph may take to acknowledge `connection_init`. */
+  readonly upstreamAckTimeoutMs: number;
+  /** Query plans kept (LRU), keyed by document text and operation name. */
+  readonly maxCachedPlans: number;
+  /** Upstream subscriptions open at once across all subgraphs; more are refused (SERVICE_UNAVAILABLE). */
+  readonly maxUpstreamSubscriptions: number;
+}
+
+export const defaultExecutorLimits: SubscriptionExecutorLimits = Object.freeze({
+  maxQueuedEventsPerSubscriber: 256,
+  maxPendingEventsPerGroup: 64,
+  restFetchTimeoutMs: 10_000,
+  maxUpstreamMessageBytes: 4 * 1024 * 1024,
+  upstreamAckTimeoutMs: 5_000,
+  maxCachedPlans: 1_000,
+  maxUpstreamSubscriptions: 10_000,
+});
+
+export interface SubscriptionServerLimits {
+  /** Operations open at once on one WebSocket; one more is refused with LIMIT_EXCEEDED. */
+  readonly maxSubscriptionsPerConnection: number;
+  /** Largest client message (ws `maxPayload`); a larger one closes the socket with 1009. */
+  readonly maxMessageBytes: number;
+  /** Open WebSockets on this server; the upgrade of one more is answered 503. */
+  readonly maxConnections: number;
+  /** `connection_init` must arrive within this (graphql-ws closes with 4408). */
+  readonly connectionInitTimeoutMs: number;
+  /** Ping interval; a peer that does not pong within it is terminated. */
+  readonly keepAliveMs: number;
+  /**
+   * After closing a slow consumer's socket, how long the close handshake may take before the socket
+   * is destroyed (a client that stopped reading never completes it).
+   */
+  readonly slowConsumerCloseGraceMs: number;
+}
+
+export const defaultServerLimits: SubscriptionServerLimits = Object.freeze({
+  maxSubscriptionsPerConnection: 100,
+  maxMessageBytes: 64 * 1024,
+  maxConnections: 20_000,
+  connectionInitTimeoutMs: 3_000,
+  keepAliveMs: 12_000,
+  slowConsumerCloseGraceMs: 5_000,
+});
+
+function assertPositiveIntegers(limits: object, label: string): void {
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(value) || (value as number) <= 0) {
+      throw new Error(`${label}.${name} must be a positive integer, got ${String(value)}.`);
+    }
+  }
+}
+
+export function resolveExecutorLimits(
+  overrides: Partial<SubscriptionExecutorLimits> = {},
+): SubscriptionExecutorLimits {
+  const limits = { ...defaultExecutorLimits, ...overrides };
+  assertPositiveIntegers(limits, 'executor limits');
+  return limits;
+}
+
+export function resolveServerLimits(
+  overrides: Partial<SubscriptionServerLimits> = {},
+): SubscriptionServerLimits {
+  const limits = { ...defaultServerLimits, ...overrides };
+  assertPositiveIntegers(limits, 'server limits');
+  return limits;
+}
