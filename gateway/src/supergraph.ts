@@ -16,7 +16,7 @@ export async function readSupergraphSdl(file: string = defaultSupergraphPath()):
     return await readFile(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new Error(`Supergraph file ${file} is missing: run \`npm run compose\` first.`);
+      throw new Error(`Supergraph file ${file} is missing: run \`npm run compose\` first.`, { cause: error });
     }
     throw error;
   }

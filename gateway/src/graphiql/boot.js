@@ -1,4 +1,4 @@
-/* global window, document, React, ReactDOM, GraphiQL */
+/* global window, document, URLSearchParams, React, ReactDOM, GraphiQL */
 // Starts GraphiQL on the page served at GET /graphql. Loaded as a file (not inline) so the page's
 // Content-Security-Policy can forbid inline scripts. The endpoint is the page's own URL, so GraphiQL
 // talks to the same origin and path it was loaded from.
