@@ -47,7 +47,11 @@ export async function serveApollo<TContext extends BaseContext>(
   request: IncomingMessage,
   response: ServerResponse,
   context: () => Promise<TContext>,
-  limits: { readonly maxBodyBytes: number },
+  limits: {
+    readonly maxBodyBytes: number;
+    /** Last say on the HTTP status of a complete (non-streamed) response, e.g. the gateway's legacy `application/json` policy. */
+    readonly adjustStatus?: (status: number, contentType: string | undefined, body: string) => number;
+  },
 ): Promise<void> {
   const headers = new HeaderMap();
   for (const [key, value] of Object.entries(request.headers)) {
@@ -60,6 +64,8 @@ export async function serveApollo<TContext extends BaseContext>(
       text = await readBody(request, limits.maxBodyBytes);
     } catch (error) {
       if (error instanceof BodyTooLargeError) {
+        // The rest of the upload is not read: close the connection instead of draining it.
+        response.setHeader('connection', 'close');
         sendJson(response, 413, {
           errors: [{ message: error.message, extensions: { code: 'BAD_REQUEST' } }],
         });
@@ -89,6 +95,13 @@ export async function serveApollo<TContext extends BaseContext>(
   for (const [key, value] of result.headers) response.setHeader(key, value);
   response.statusCode = result.status ?? 200;
   if (result.body.kind === 'complete') {
+    if (limits.adjustStatus) {
+      response.statusCode = limits.adjustStatus(
+        response.statusCode,
+        result.headers.get('content-type'),
+        result.body.string,
+      );
+    }
     response.end(result.body.string);
     return;
   }
