@@ -38,6 +38,7 @@ import { createErrorFormatter, requestIdOnMaskedErrors } from './errors.ts';
 import { createGraphiqlServer, graphiqlAssetsPrefix } from './graphiql/graphiql.ts';
 import { checkHealth, type HealthTarget } from './health.ts';
 import { prefersHtml } from './http/content-negotiation.ts';
+import { legacyJsonStatus } from './http/legacy-json-status.ts';
 import { requestIdFor } from './http/request-id.ts';
 import { SubgraphDataSource, internalIdentityTokenFor, type GatewayContext } from './subgraph-data-source.ts';
 import { readSupergraphSdl, subgraphsOfSupergraph } from './supergraph.ts';
@@ -176,7 +177,10 @@ export async function startGateway(
         await graphiql.servePage(request, response);
         return;
       }
-      await serveApollo(apollo, request, response, contextFor(request, requestId), { maxBodyBytes });
+      await serveApollo(apollo, request, response, contextFor(request, requestId), {
+        maxBodyBytes,
+        adjustStatus: legacyJsonStatus,
+      });
       return;
     }
     if (pathname === '/health') {
