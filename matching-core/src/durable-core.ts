@@ -62,17 +62,28 @@ export class DurableCore {
   executeBatch(inputs: readonly CommandInput[], timeMs: number): BatchOutput {
     const engine = this.engine;
     const stampTime = Math.max(timeMs, engine.lastTimeMs);
+    const commands: Command[] = [];
+    for (let i = 0; i < inputs.length; i += 1) commands.push({ ...inputs[i]!, seq: engine.lastSeq + 1 + i, timeMs: stampTime } as Command);
+    return this.executeSequenced(commands);
+  }
+
+  /**
+   * Same as `executeBatch` for commands an external sequencer already stamped (contiguous seqs
+   * starting at lastSeq + 1) — e.g. a command log partition, or tests that need exact stamps.
+   */
+  executeSequenced(commands: readonly Command[]): BatchOutput {
+    const engine = this.engine;
     const results: CommandResult[] = [];
     const events: CoreEvent[] = [];
-    for (const input of inputs) {
-      const command = { ...input, seq: engine.lastSeq + 1, timeMs: stampTime } as Command;
+    for (const command of commands) {
+      if (command.seq !== engine.lastSeq + 1) throw new Error(`out of sequence: ${command.seq} after ${engine.lastSeq}`);
       this.#journal.append(command);
       const out = engine.execute(command);
       results.push(out.result);
       for (const event of out.events) events.push(event);
     }
     this.#journal.commit();
-    this.#sinceSnapshot += inputs.length;
+    this.#sinceSnapshot += commands.length;
     if (this.#sinceSnapshot >= this.#snapshotEvery) this.snapshot();
     return { results, events };
   }
