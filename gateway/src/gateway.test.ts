@@ -230,6 +230,20 @@ describe('errors', () => {
     expect(validation.status).toBe(400);
     expect(validation.json.errors?.[0]?.extensions?.['code']).toBe('GRAPHQL_VALIDATION_FAILED');
   });
+
+  it('answers request errors with 200 to clients that only accept application/json (legacy watershed)', async () => {
+    const legacy = await postGraphQL(url, '{ noSuchField }', { headers: { accept: 'application/json' } });
+    expect(legacy.status).toBe(200);
+    expect(legacy.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(legacy.json.errors?.[0]?.extensions?.['code']).toBe('GRAPHQL_VALIDATION_FAILED');
+    // A malformed HTTP request stays a 400 whatever the client accepts.
+    const malformed = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: '{"query": ',
+    });
+    expect(malformed.status).toBe(400);
+  });
 });
 
 describe('request ids', () => {
@@ -274,6 +288,56 @@ describe('limits and routing', () => {
       accept: 'application/json',
     });
     expect(result.status).toBe(405);
+  });
+});
+
+describe('GraphiQL routes', () => {
+  const browserAccept = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
+
+  it('serves the page to a browser, with a strict CSP and only local, hashed assets', async () => {
+    const page = await getUrl(url, { accept: browserAccept });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'none'; script-src 'self'");
+    expect(page.text).not.toMatch(/https?:\/\//);
+    const assets = [...page.text.matchAll(/(?:src|href)="\.(\/graphiql\/assets\/[^"]+)"/g)].map((m) => m[1]!);
+    expect(assets.map((asset) => asset.split('/').pop())).toEqual([
+      'graphiql.min.css',
+      'page.css',
+      'react.production.min.js',
+      'react-dom.production.min.js',
+      'graphiql.min.js',
+      'boot.js',
+    ]);
+    const origin = new URL(url).origin;
+    for (const asset of assets) {
+      const response = await fetch(origin + asset);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(
+        asset.endsWith('.css') ? /^text\/css/ : /^text\/javascript/,
+      );
+      expect(response.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+      expect(response.headers.get('content-encoding')).toBe('gzip'); // fetch asks for gzip and inflates
+      expect((await response.arrayBuffer()).byteLength).toBeGreaterThan(100);
+    }
+    const graphiqlJs = origin + assets.find((asset) => asset.endsWith('/graphiql.min.js'))!;
+    const first = await fetch(graphiqlJs);
+    const etag = first.headers.get('etag')!;
+    await first.arrayBuffer();
+    expect((await fetch(graphiqlJs, { headers: { 'if-none-match': etag } })).status).toBe(304);
+  });
+
+  it('gives the API, not the page, to clients that do not prefer HTML', async () => {
+    for (const accept of ['*/*', 'application/json', 'application/graphql-response+json, text/html;q=0.5']) {
+      const result = await getUrl(`${url}?query=%7Bgreeting%7D`, { accept });
+      expect(result.json).toEqual({ data: { greeting: 'hello from accounts' } });
+    }
+  });
+
+  it('answers 404 for an unknown asset or a stale hash', async () => {
+    const origin = new URL(url).origin;
+    expect((await fetch(`${origin}/graphiql/assets/0000000000000000/graphiql.min.js`)).status).toBe(404);
+    expect((await fetch(`${origin}/graphiql/assets/../../etc/passwd`)).status).toBe(404);
   });
 });
 

@@ -239,21 +239,31 @@ export function createSubscriptionExecutor(options: SubscriptionExecutorOptions)
     readonly groups = new Map<string, Group>();
     readonly retained: RetainedEvents<never> = { kept: [], joinable: true };
     ended = false;
+    readonly key: string;
+    readonly plan: SubscriptionPlan;
+    readonly feed: FeedPolicy | undefined;
     readonly #stop: () => void;
 
-    constructor(
-      readonly key: string,
-      readonly plan: SubscriptionPlan,
-      readonly feed: FeedPolicy | undefined,
-      scopeKey: string,
-      identity: Identity,
-      variables: Readonly<Record<string, unknown>>,
-    ) {
+    constructor(init: {
+      key: string;
+      plan: SubscriptionPlan;
+      feed: FeedPolicy | undefined;
+      scopeKey: string;
+      identity: Identity;
+      variables: Readonly<Record<string, unknown>>;
+    }) {
+      const { plan, scopeKey, identity, variables } = init;
+      this.key = init.key;
+      this.plan = plan;
+      this.feed = init.feed;
+      const url = urls[plan.serviceName];
+      if (url === undefined)
+        throw new Error(`The supergraph plans a fetch to unknown subgraph ${plan.serviceName}.`);
       upstreamCount += 1;
       this.#stop = pool.subscribe(
         {
           serviceName: plan.serviceName,
-          url: urls[plan.serviceName] ?? '',
+          url,
           scopeKey,
           signToken: () => options.signIdentity(identity),
           query: plan.primaryQuery,
@@ -271,7 +281,7 @@ export function createSubscriptionExecutor(options: SubscriptionExecutorOptions)
       return !this.ended && this.retained.joinable;
     }
 
-    #onEvent(event: FormattedExecutionResult): void {
+    #onEvent(event: FormattedExecutionResult<Record<string, unknown>, unknown>): void {
       if (this.ended) return;
       const subgraphEvent = event as SubgraphEvent;
       retainEvent(this.feed?.catchUp, this.retained, subgraphEvent);
@@ -308,16 +318,31 @@ export function createSubscriptionExecutor(options: SubscriptionExecutorOptions)
     #draining = false;
     #endRequested: { error: GraphQLError | undefined } | undefined;
     #removed = false;
+    readonly key: string;
+    readonly upstream: Upstream;
+    readonly plan: SubscriptionPlan;
+    readonly document: DocumentNode;
+    readonly operationName: string | null | undefined;
+    readonly variables: Readonly<Record<string, unknown>>;
+    readonly fetchContext: SubscriptionFetchContext;
 
-    constructor(
-      readonly key: string,
-      readonly upstream: Upstream,
-      readonly plan: SubscriptionPlan,
-      readonly document: DocumentNode,
-      readonly operationName: string | null | undefined,
-      readonly variables: Readonly<Record<string, unknown>>,
-      readonly fetchContext: SubscriptionFetchContext,
-    ) {
+    constructor(init: {
+      key: string;
+      upstream: Upstream;
+      plan: SubscriptionPlan;
+      document: DocumentNode;
+      operationName: string | null | undefined;
+      variables: Readonly<Record<string, unknown>>;
+      fetchContext: SubscriptionFetchContext;
+    }) {
+      const { upstream } = init;
+      this.key = init.key;
+      this.upstream = upstream;
+      this.plan = init.plan;
+      this.document = init.document;
+      this.operationName = init.operationName;
+      this.variables = init.variables;
+      this.fetchContext = init.fetchContext;
       groupCount += 1;
       // A group created on a running upstream starts from the upstream's catch-up events.
       for (const event of upstream.retained.kept) this.onEvent(event);
@@ -483,7 +508,14 @@ export function createSubscriptionExecutor(options: SubscriptionExecutorOptions)
           errors: [apiError('SERVICE_UNAVAILABLE', 'Too many subscriptions on this gateway; retry later.')],
         });
       }
-      upstream = new Upstream(upstreamKey, plan, feed, upstreamScope, upstreamIdentity, primaryVariables);
+      upstream = new Upstream({
+        key: upstreamKey,
+        plan,
+        feed,
+        scopeKey: upstreamScope,
+        identity: upstreamIdentity,
+        variables: primaryVariables,
+      });
       upstreams.set(upstreamKey, upstream);
     }
 
@@ -497,11 +529,19 @@ export function createSubscriptionExecutor(options: SubscriptionExecutorOptions)
     let group = upstream.groups.get(groupKey);
     if (!group || !group.joinable) {
       const requestId = request.requestId ?? randomUUID();
-      group = new Group(groupKey, upstream, plan, request.document, request.operationName, variables, {
-        identity: groupIdentity,
-        requestId,
-        logger: logger.child({ requestId }),
-        internalIdentityToken: memoisedToken(() => options.signIdentity(groupIdentity), tokenReuseMs),
+      group = new Group({
+        key: groupKey,
+        upstream,
+        plan,
+        document: request.document,
+        operationName: request.operationName,
+        variables,
+        fetchContext: {
+          identity: groupIdentity,
+          requestId,
+          logger: logger.child({ requestId }),
+          internalIdentityToken: memoisedToken(() => options.signIdentity(groupIdentity), tokenReuseMs),
+        },
       });
       upstream.groups.set(groupKey, group);
     }

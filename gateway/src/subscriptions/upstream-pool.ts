@@ -14,7 +14,7 @@ import { internalIdentityHeader, type Logger } from '@graphex/runtime';
 import { apiError } from '@graphex/schema';
 
 export interface UpstreamSink {
-  next(event: FormattedExecutionResult): void;
+  next(event: FormattedExecutionResult<Record<string, unknown>, unknown>): void;
   /** The upstream failed; `error` is what subscribers should see (a registry code or masked). */
   error(error: GraphQLError): void;
   complete(): void;

@@ -1,0 +1,292 @@
+/**
+ * The client-facing graphql-ws endpoint: a `ws` server in `noServer` mode attached to the gateway's
+ * HTTP server, answering WebSocket upgrades on one path (`/graphql`) only.
+ *
+ * - `connection_init` must carry `{ authorization: "Bearer <token>" }` when the client wants to be
+ *   somebody; `authenticate` turns it into an Identity (anonymous is allowed for public feeds, the
+ *   subgraphs decide what anonymous may see). A refused connection is closed with 4401
+ *   (UNAUTHENTICATED: missing/invalid/expired credentials) or 4403 (valid but not allowed), with the
+ *   error's message as the close reason; an internal failure closes with 4500.
+ * - Every `subscribe` is parsed and validated against the API schema here; subscriptions go to the
+ *   executor; queries and mutations go to `executeOperation` when given, else are refused.
+ * - Errors reach the client through `formatError` (default: the platform's masking).
+ * - Limits: subscriptions per connection, message size (ws closes with 1009), connections per
+ *   server (upgrade answered 503), `connection_init` deadline (4408), keep-alive.
+ * - A slow consumer (see executor) is disconnected with close code 4008: its socket is the
+ *   bottleneck, so every subscription on it would fall behind too.
+ */
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import type { Duplex } from 'node:stream';
+import { randomUUID } from 'node:crypto';
+import {
+  GraphQLError,
+  OperationTypeNode,
+  getOperationAST,
+  parse,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type ExecutionResult,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+  type ValidationRule,
+} from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { maskError, type Identity, type Logger } from '@graphex/runtime';
+import { apiError, errorCodeOf } from '@graphex/schema';
+import { SubscriptionCloseCode } from './close-codes.ts';
+import { isSlowConsumerError, type SubscriptionExecutor } from './executor.ts';
+import { resolveServerLimits, type SubscriptionServerLimits } from './limits.ts';
+
+export interface OperationRequest {
+  readonly document: DocumentNode;
+  readonly operationName: string | null | undefined;
+  readonly variables: Readonly<Record<string, unknown>>;
+  readonly identity: Identity;
+  readonly requestId: string;
+}
+
+export interface SubscriptionServerOptions {
+  /** URL path answering WebSocket upgrades. Default `/graphql`. */
+  readonly path?: string;
+  /** The API schema documents are validated against. Default: the executor's. */
+  readonly schema?: GraphQLSchema;
+  readonly executor: Pick<SubscriptionExecutor, 'subscribe' | 'apiSchema'>;
+  /**
+   * Turns the `connection_init` payload (and the upgrade request, for headers and address) into
+   * an identity. Throw UNAUTHENTICATED (→ 4401) or FORBIDDEN (→ 4403) to refuse.
+   */
+  readonly authenticate: (connectionParams: Readonly<Record<string, unknown>>, request: IncomingMessage) => Promise<Identity>;
+  readonly logger: Logger;
+  readonly limits?: Partial<SubscriptionServerLimits>;
+  /** Runs queries and mutations sent over the socket; without it they are refused (BAD_REQUEST). */
+  readonly executeOperation?: (request: OperationRequest) => Promise<ExecutionResult>;
+  /** Extra validation rules (depth, cost, aliases), run after graphql's specified rules. */
+  readonly validationRules?: readonly ValidationRule[];
+  /** Formats every error sent to clients. Default: registry codes pass, the rest is masked. */
+  readonly formatError?: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+}
+
+export interface SubscriptionServer {
+  /** Open client WebSockets. */
+  readonly connectionCount: number;
+  /** Stops answering upgrades and closes every client socket (1001). */
+  close(): Promise<void>;
+}
+
+/** Extension keys that describe our internals and never reach clients. */
+const internalExtensionKeys = ['serviceName', 'response', 'stacktrace', 'exception', 'http'] as const;
+
+export function defaultSubscriptionErrorFormatter(
+  logger: Logger,
+): (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError {
+  return (formatted, error) => {
+    const masked = maskError(formatted, error, { logger });
+    if (!masked.extensions) return masked;
+    const extensions: Record<string, unknown> = { ...masked.extensions };
+    for (const key of internalExtensionKeys) delete extensions[key];
+    return { ...masked, extensions };
+  };
+}
+
+interface OperationContextValue {
+  readonly identity: Identity;
+  readonly requestId: string;
+  readonly socket: WebSocket;
+}
+
+/** Close reasons are limited to 123 bytes by the WebSocket protocol. */
+function closeReason(message: string): string {
+  const buffer = Buffer.from(message, 'utf8');
+  return buffer.length <= 123 ? message : `${buffer.subarray(0, 120).toString('utf8')}...`;
+}
+
+function rejectUpgrade(socket: Duplex, status: string): void {
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+function toGraphQLError(error: unknown): GraphQLError {
+  if (error instanceof GraphQLError) return error;
+  return new GraphQLError(error instanceof Error ? error.message : String(error), {
+    ...(error instanceof Error ? { originalError: error } : {}),
+  });
+}
+
+export function attachSubscriptionServer(
+  httpServer: HttpServer | HttpsServer,
+  options: SubscriptionServerOptions,
+): SubscriptionServer {
+  const path = options.path ?? '/graphql';
+  const limits = resolveServerLimits(options.limits);
+  const schema = options.schema ?? options.executor.apiSchema;
+  const logger = options.logger.child({ component: 'subscription-server' });
+  const formatError = options.formatError ?? defaultSubscriptionErrorFormatter(logger);
+  const rules = [...specifiedRules, ...(options.validationRules ?? [])];
+  const identities = new WeakMap<WebSocket, Identity>();
+  const formatAll = (errors: readonly GraphQLError[]): GraphQLFormattedError[] => errors.map((e) => formatError(e.toJSON(), e));
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes });
+
+  function closeSlowConsumer(socket: WebSocket): void {
+    if (socket.readyState !== socket.OPEN) return;
+    logger.warn('slow consumer disconnected', { code: SubscriptionCloseCode.SlowConsumer });
+    socket.close(SubscriptionCloseCode.SlowConsumer, 'Slow consumer: events were not read fast enough');
+    // A client that stopped reading never answers the close frame.
+    const timer = setTimeout(() => socket.terminate(), limits.slowConsumerCloseGraceMs);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+  }
+
+  /** Passes results through; turns the executor's slow-consumer error into a socket close. */
+  function guardSlowConsumer(
+    inner: AsyncGenerator<ExecutionResult, undefined, undefined>,
+    socket: WebSocket,
+  ): AsyncGenerator<ExecutionResult, undefined, undefined> {
+    const guarded: AsyncGenerator<ExecutionResult, undefined, undefined> = {
+      next: () =>
+        inner.next().catch((error: unknown) => {
+          if (isSlowConsumerError(error)) closeSlowConsumer(socket);
+          throw error;
+        }),
+      return: () => inner.return(undefined),
+      throw: (error: unknown) => inner.throw(error),
+      [Symbol.asyncIterator]: () => guarded,
+      [Symbol.asyncDispose]: async () => {
+        await inner.return(undefined);
+      },
+    };
+    return guarded;
+  }
+
+  const graphqlWs = useServer<Record<string, unknown>>(
+    {
+      schema,
+      connectionInitWaitTimeout: limits.connectionInitTimeoutMs,
+      onConnect: async (ctx) => {
+        const { socket, request } = ctx.extra;
+        try {
+          const identity = await options.authenticate(ctx.connectionParams ?? {}, request);
+          identities.set(socket, identity);
+          return true;
+        } catch (error) {
+          const code = errorCodeOf(error);
+          if (code === 'UNAUTHENTICATED' || code === 'INVALID_CREDENTIALS') {
+            socket.close(SubscriptionCloseCode.Unauthorized, closeReason((error as Error).message));
+          } else if (code !== undefined && code !== 'INTERNAL_SERVER_ERROR') {
+            socket.close(SubscriptionCloseCode.Forbidden, closeReason((error as Error).message));
+          } else {
+            logger.error('subscription authentication failed', { error });
+            socket.close(SubscriptionCloseCode.InternalServerError, 'Internal server error');
+          }
+          // graphql-ws would close with 4403; the socket is already closing with the code above.
+          return false;
+        }
+      },
+      onSubscribe: (ctx, _id, payload) => {
+        const { socket } = ctx.extra;
+        const identity = identities.get(socket);
+        if (!identity) return [apiError('UNAUTHENTICATED', 'Connection is not initialised.')];
+        // graphql-ws registers the new operation before this hook: the count includes it.
+        if (Object.keys(ctx.subscriptions).length > limits.maxSubscriptionsPerConnection) {
+          return [
+            apiError('LIMIT_EXCEEDED', `At most ${limits.maxSubscriptionsPerConnection} operations per connection.`),
+          ];
+        }
+        let document: DocumentNode;
+        try {
+          document = parse(payload.query);
+        } catch (error) {
+          return [apiError('GRAPHQL_PARSE_FAILED', toGraphQLError(error).message)];
+        }
+        const validationErrors = validate(schema, document, rules);
+        if (validationErrors.length > 0) {
+          return validationErrors.map(
+            (e) =>
+              new GraphQLError(e.message, {
+                ...(e.nodes ? { nodes: e.nodes } : {}),
+                extensions: { ...e.extensions, code: 'GRAPHQL_VALIDATION_FAILED' },
+              }),
+          );
+        }
+        const operation = getOperationAST(document, payload.operationName);
+        if (!operation) {
+          return [apiError('OPERATION_RESOLUTION_FAILURE', 'Unable to identify the operation to run.')];
+        }
+        if (operation.operation !== OperationTypeNode.SUBSCRIPTION && !options.executeOperation) {
+          return [
+            apiError(
+              'BAD_REQUEST',
+              'Only subscriptions are served over WebSocket; send queries and mutations with HTTP POST /graphql.',
+            ),
+          ];
+        }
+        const contextValue: OperationContextValue = { identity, requestId: randomUUID(), socket };
+        return {
+          schema,
+          document,
+          operationName: payload.operationName ?? null,
+          variableValues: payload.variables ?? {},
+          contextValue,
+        };
+      },
+      subscribe: (args) => {
+        const context = args.contextValue as OperationContextValue;
+        const inner = options.executor.subscribe({
+          document: args.document,
+          operationName: args.operationName,
+          variables: args.variableValues ?? {},
+          identity: context.identity,
+          requestId: context.requestId,
+        });
+        return guardSlowConsumer(inner, context.socket);
+      },
+      execute: async (args) => {
+        const context = args.contextValue as OperationContextValue;
+        if (!options.executeOperation) throw new Error('executeOperation is not configured.');
+        return options.executeOperation({
+          document: args.document,
+          operationName: args.operationName,
+          variables: args.variableValues ?? {},
+          identity: context.identity,
+          requestId: context.requestId,
+        });
+      },
+      onNext: (_ctx, _id, _payload, _args, result) => {
+        const errors = (result as ExecutionResult).errors;
+        if (!errors || errors.length === 0) return undefined;
+        return { ...result, errors: formatAll(errors) };
+      },
+      onError: (_ctx, _id, _payload, errors) => formatAll(errors),
+    },
+    wss,
+    limits.keepAliveMs,
+  );
+
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const pathname = new URL(request.url ?? '/', 'http://localhost').pathname;
+    if (pathname !== path) {
+      // Another listener may serve other paths; when we are the only one, answer instead of hanging.
+      if (httpServer.listenerCount('upgrade') === 1) rejectUpgrade(socket, '404 Not Found');
+      return;
+    }
+    if (wss.clients.size >= limits.maxConnections) {
+      logger.warn('subscription connection refused: server full', { maxConnections: limits.maxConnections });
+      rejectUpgrade(socket, '503 Service Unavailable');
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+  };
+  httpServer.on('upgrade', onUpgrade);
+
+  return {
+    get connectionCount() {
+      return wss.clients.size;
+    },
+    async close() {
+      httpServer.off('upgrade', onUpgrade);
+      await graphqlWs.dispose();
+    },
+  };
+}
