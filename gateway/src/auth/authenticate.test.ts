@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GraphQLError } from 'graphql';
+import type { GraphQLError } from 'graphql';
 import { signAccessToken, type Identity } from '@graphex/runtime';
 import { createAuthenticator, userAccessTokenVerifier, type CredentialVerifier } from './authenticate.ts';
 
