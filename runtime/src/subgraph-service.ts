@@ -72,6 +72,10 @@ export async function startSubgraphService<TContext extends BaseRequestContext>(
     schema: options.schema,
     introspection: true,
     csrfPrevention: true,
+    // runUntilSignal owns SIGINT/SIGTERM; Apollo's own handlers would stop the server first and
+    // re-raise the signal, so our close() then waited on an already-stopped server until the
+    // 10s shutdown timer killed the process.
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
     plugins: [ApolloServerPluginLandingPageDisabled(), errorLogging],
     formatError: (formatted, error) => maskError(formatted, error, { logger }),
