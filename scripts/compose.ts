@@ -13,6 +13,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { format, resolveConfig } from 'prettier';
 import { serviceNames, subgraphUrl } from '@graphex/runtime';
 import { composeSupergraph, type SubgraphSdl } from '@graphex/gateway/composition';
 
@@ -74,7 +75,7 @@ function firstDifference(expected: string, actual: string): string {
   return `  first difference at line ${line + 1}\n  committed:\n${show(have, '-')}\n  composed:\n${show(want, '+')}`;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const check = process.argv.includes('--check');
   const outcome = composeSupergraph(readSubgraphs());
   if (!outcome.ok) {
@@ -83,11 +84,23 @@ function main(): void {
         outcome.errors.map((error, index) => `${index + 1}. ${error}`).join('\n\n'),
     );
   }
-  for (const hint of outcome.hints) process.stderr.write(`hint: ${hint}\n`);
+  // Hints are advice (inconsistent descriptions and the like), one line each unless --verbose.
+  const verbose = process.argv.includes('--verbose');
+  for (const hint of outcome.hints) {
+    const firstLine = hint.split('\n')[0]!;
+    process.stderr.write(
+      `hint: ${verbose ? hint : firstLine.length > 160 ? `${firstLine.slice(0, 157)}...` : firstLine}\n`,
+    );
+  }
+  if (outcome.hints.length > 0 && !verbose)
+    process.stderr.write('(npm run compose -- --verbose shows the hints in full)\n');
 
+  // The API schema is read by people (and linted like any source file), so it is written in the
+  // repository's Prettier style; the supergraph is machine input and stays as composition prints it.
+  const apiFile = path.join(root, outputs.api);
   const expected: Record<keyof typeof outputs, string> = {
     supergraph: outcome.supergraphSdl,
-    api: outcome.apiSchemaSdl,
+    api: await format(outcome.apiSchemaSdl, { ...(await resolveConfig(apiFile)), filepath: apiFile }),
   };
   const stale: string[] = [];
   for (const key of Object.keys(outputs) as (keyof typeof outputs)[]) {
@@ -118,4 +131,4 @@ function main(): void {
   );
 }
 
-main();
+await main();
