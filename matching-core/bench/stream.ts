@@ -63,7 +63,7 @@ class OpenOrders {
 }
 
 export const BENCH_MID_PRICE_TICKS = 5_000_000; // 50,000.00 USDT
-const BENCH_HALF_RANGE_TICKS = 375; // ~750 levels around the mid
+const BENCH_HALF_RANGE_TICKS = 760; // 1,000 orders occupy ~750 of these ~1,520 levels
 
 export interface StreamGenerator {
   /** Commands that set up assets, markets and balances (not part of the measured mix). */
@@ -128,8 +128,13 @@ export function benchGenerator(seed: number, users = 1_000, targetOpenOrders = 1
       }
       const roll = rng.next();
       let input: CommandInput;
-      if (roll < 0.09 || open.size === 0) input = newLimit('GTC');
-      else if (roll < 0.12) input = newLimit('IOC');
+      // Keep the book near its target depth: IOCs and crossing moves consume resting orders, so
+      // a cancel below the target becomes a new GTC order (and a GTC above 110 % a cancel).
+      const belowTarget = open.size < targetOpenOrders;
+      const aboveTarget = open.size > targetOpenOrders * 1.1;
+      if (open.size === 0 || (roll < 0.09 && !aboveTarget)) input = newLimit('GTC');
+      else if (roll >= 0.09 && roll < 0.12) input = newLimit('IOC');
+      else if (roll >= 0.12 && roll < 0.18 && belowTarget) input = newLimit('GTC');
       else if (roll < 0.18) {
         const target = rng.pick(open.list);
         input = { type: 'CancelOrder', userId: target.userId, orderId: target.orderId };

@@ -409,7 +409,7 @@ export class MatchingEngine {
     const hold = order.holdUnits;
     if (hold === 0n) return;
     order.holdUnits = 0n;
-    this.#release(this.users.get(order.userId)!, order.side === BUY ? market.quoteAssetId : market.baseAssetId, hold);
+    this.#release(order.owner as UserState, order.side === BUY ? market.quoteAssetId : market.baseAssetId, hold);
   }
 
   /** Exactly what a resting (or pending stop-limit) order can still spend. */
@@ -426,7 +426,7 @@ export class MatchingEngine {
     assert(excess >= 0n, 'resting buy hold below requirement');
     if (excess > 0n) {
       order.holdUnits = required;
-      this.#release(this.users.get(order.userId)!, market.quoteAssetId, excess);
+      this.#release(order.owner as UserState, market.quoteAssetId, excess);
     }
   }
 
@@ -696,6 +696,7 @@ export class MatchingEngine {
       c.clientOrderId,
     );
     if (c.clientOrderId !== null) this.#rememberClientOrderId(user, c.clientOrderId, order.id, fingerprint);
+    order.owner = user;
     order.status = isStop ? 'PENDING_TRIGGER' : 'OPEN';
     this.#events.push({
       eventSeq: ++this.eventSeq,
@@ -737,7 +738,7 @@ export class MatchingEngine {
         this.#opened(market, user, order);
       }
     } else {
-      this.#runTaker(market, order);
+      this.#runTaker(market, order, false);
     }
     this.#processStops(market);
     this.#assertNotCrossed(market);
@@ -765,7 +766,7 @@ export class MatchingEngine {
   }
 
   #closed(market: MarketState, order: Order): void {
-    const user = this.users.get(order.userId)!;
+    const user = order.owner as UserState;
     market.openOrders -= 1;
     user.openOrders -= 1;
     user.orders.delete(order);
@@ -800,9 +801,10 @@ export class MatchingEngine {
 
   /**
    * Matches `order` as a taker, then rests (GTC limit) or expires the remainder. The order holds
-   * its funds already; it is not in the book.
+   * its funds already; it is not in the book. `isOpen`: the order is already counted as open
+   * (an amended order re-entering the book keeps its open-order slot and placement position).
    */
-  #runTaker(market: MarketState, order: Order): void {
+  #runTaker(market: MarketState, order: Order, isOpen: boolean): void {
     const book = market.book;
     const math = market.math;
     const takerSide = order.side;
@@ -815,6 +817,7 @@ export class MatchingEngine {
       this.#doneEvent(order, 'EXPIRED', 'FOK_UNFILLED');
       return;
     }
+    const filledBefore = order.filledLots;
     let stopReason: DoneReason | null = null;
     for (;;) {
       if (!byQuote && order.remainingLots === 0) break;
@@ -850,6 +853,7 @@ export class MatchingEngine {
       return;
     }
     if (order.remainingLots === 0) {
+      if (isOpen) this.#closed(market, order);
       this.#releaseOrderHold(market, order); // price improvement and rounding leftovers
       this.#doneEvent(order, 'FILLED', 'FILLED');
       return;
@@ -858,12 +862,16 @@ export class MatchingEngine {
       order.queueSeq = ++this.queueSeq;
       order.status = order.filledLots > 0 ? 'PARTIALLY_FILLED' : 'OPEN';
       book.add(order);
-      this.#opened(market, this.users.get(order.userId)!, order);
-      if (order.side === BUY) this.#normalizeBuyHold(market, order);
-      else assert(order.holdUnits === math.baseUnits(order.remainingLots), 'resting sell hold mismatch');
+      if (!isOpen) this.#opened(market, order.owner as UserState, order);
+      if (order.filledLots !== filledBefore) {
+        // Fills at better prices leave excess hold: bring it back to exactly what remains.
+        if (order.side === BUY) this.#normalizeBuyHold(market, order);
+        else assert(order.holdUnits === math.baseUnits(order.remainingLots), 'resting sell hold mismatch');
+      }
       this.#bookEvent(market, order.side, order.priceTicks);
       return;
     }
+    if (isOpen) this.#closed(market, order);
     this.#releaseOrderHold(market, order);
     this.#doneEvent(order, 'EXPIRED', stopReason ?? (byBudget ? 'BUDGET_EXHAUSTED' : 'IOC_REMAINDER'));
   }
@@ -885,8 +893,8 @@ export class MatchingEngine {
     const takerIsBuyer = taker.side === BUY;
     const buyer = takerIsBuyer ? taker : maker;
     const seller = takerIsBuyer ? maker : taker;
-    const buyerUser = this.users.get(buyer.userId)!;
-    const sellerUser = this.users.get(seller.userId)!;
+    const buyerUser = buyer.owner as UserState;
+    const sellerUser = seller.owner as UserState;
     const baseAssetId = market.baseAssetId;
     const quoteAssetId = market.quoteAssetId;
     const buyerFee = feeUnits(baseUnits, takerIsBuyer ? market.takerFeePpm : market.makerFeePpm);
@@ -968,7 +976,7 @@ export class MatchingEngine {
       marketId: market.marketId,
       lastTradePriceTicks: market.lastTradePriceTicks,
     });
-    this.#runTaker(market, order);
+    this.#runTaker(market, order, false);
   }
 
   /** Triggers every pending stop the last trade price has crossed, in placement order, until none. */
@@ -1053,7 +1061,7 @@ export class MatchingEngine {
     if (newQuantity <= order.filledLots) return this.#result(c.seq, RC.INVALID_COMMAND, order.id);
     const newRemaining = newQuantity - order.filledLots;
     const math = market.math;
-    const user = this.users.get(order.userId)!;
+    const user = order.owner as UserState;
     const holdAsset = order.side === BUY ? market.quoteAssetId : market.baseAssetId;
 
     if (newPrice === order.priceTicks && newRemaining <= order.remainingLots) {
@@ -1088,7 +1096,6 @@ export class MatchingEngine {
 
     const oldPrice = order.priceTicks;
     market.book.remove(order);
-    this.#closed(market, order);
     this.#bookEvent(market, order.side, oldPrice);
     if (delta > 0n) this.#hold(user, holdAsset, delta);
     else if (delta < 0n) this.#release(user, holdAsset, -delta);
@@ -1097,7 +1104,7 @@ export class MatchingEngine {
     order.quantityLots = newQuantity;
     order.remainingLots = newRemaining;
     this.#amendedEvent(market, order, true);
-    this.#runTaker(market, order);
+    this.#runTaker(market, order, true);
     this.#processStops(market);
     this.#assertNotCrossed(market);
     return this.#orderResult(order);
@@ -1155,6 +1162,7 @@ export class MatchingEngine {
         for (const order of market.book.orders(side)) {
           assert(order.remainingLots > 0, 'resting order with nothing remaining');
           assert(this.orders.get(order.id) === order, 'resting order not indexed');
+          assert(order.owner === this.users.get(order.userId), 'order owner link broken');
           if (previous !== null) {
             const better = side === BUY ? previous.priceTicks > order.priceTicks : previous.priceTicks < order.priceTicks;
             assert(better || (previous.priceTicks === order.priceTicks && previous.queueSeq < order.queueSeq), 'book priority broken');

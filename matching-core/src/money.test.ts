@@ -46,6 +46,7 @@ describe('MarketMath', () => {
       fc.property(price, qty, fc.constantFrom(btcUsdt, ethUsdt, ethBtc), (p, q, m) => {
         expect(m.notionalFloor(p, q)).toBe(exactFloor(m, p, q));
         expect(m.notionalCeil(p, q)).toBe(exactCeil(m, p, q));
+        expect(m.baseUnits(q)).toBe(BigInt(q) * m.lotSizeBaseUnits);
       }),
       { numRuns: 2_000 },
     );

@@ -42,6 +42,9 @@ export class MarketMath {
   readonly #denN: number;
   /** Largest p·q for which p·q·N is still an exact double. */
   readonly #maxProductForFastPath: number;
+  readonly #lotN: number;
+  /** Largest q for which q × lot is still an exact double (0 when the lot itself is too big). */
+  readonly #maxLotsForFastPath: number;
 
   constructor(tickSizeQuoteUnits: bigint, lotSizeBaseUnits: bigint, baseDecimals: number) {
     if (tickSizeQuoteUnits <= 0n || lotSizeBaseUnits <= 0n) throw new Error('tick and lot sizes must be positive');
@@ -55,6 +58,9 @@ export class MarketMath {
     this.#numN = fits ? Number(this.quoteNum) : 0;
     this.#denN = fits ? Number(this.quoteDen) : 0;
     this.#maxProductForFastPath = fits ? Math.floor(MAX_SAFE / this.#numN) : 0;
+    const lotFits = lotSizeBaseUnits <= BigInt(MAX_SAFE);
+    this.#lotN = lotFits ? Number(lotSizeBaseUnits) : 0;
+    this.#maxLotsForFastPath = lotFits ? Math.floor(MAX_SAFE / this.#lotN) : 0;
   }
 
   /** floor(p·q·N/D): what a trade of q lots at p ticks pays, in quote base units. */
@@ -82,6 +88,7 @@ export class MarketMath {
 
   /** Base units of q lots. */
   baseUnits(quantityLots: number): bigint {
+    if (quantityLots <= this.#maxLotsForFastPath) return BigInt(quantityLots * this.#lotN);
     return BigInt(quantityLots) * this.lotSizeBaseUnits;
   }
 

@@ -38,6 +38,8 @@ export class Order {
   prev: Order | null = null;
   next: Order | null = null;
   level: unknown = null;
+  /** The owner's account record (UserState), so settlement needs no map lookup. */
+  owner: unknown = null;
 
   constructor(
     id: number,

@@ -224,6 +224,7 @@ export function importState(snapshot: EngineSnapshot, overrides: Partial<EngineC
     for (const id of u.orderIds) {
       const order = engine.orders.get(id);
       assert(order !== undefined, `snapshot: user ${u.userId} order ${id} missing`);
+      order.owner = user;
       user.orders.add(order);
     }
     user.openOrders = u.orderIds.length;

@@ -1,39 +1,45 @@
 /**
  * The fast order book: per side, a Map price → level for O(1) lookup plus an array of levels
- * sorted worst → best, so the best level is the last element (matching pops from the end, and
- * most new levels appear near the top of the book, so splices move few elements). Each level is an
- * intrusive doubly-linked FIFO of orders: add, cancel and fill are O(1) once the level is known.
- * Emptied levels go to a small free list to keep the hot path allocation-light.
+ * sorted worst → best, so the best level is the last element. Each level is an intrusive
+ * doubly-linked FIFO of orders: add, cancel and fill are O(1) once the level is known.
+ *
+ * Empty levels are not spliced out at once (that memmove dominated the amend-heavy mix): they stay
+ * in place and are reused when an order arrives at that price again. Empty levels at the top are
+ * popped eagerly (so `best` is O(1) amortised), and the array is compacted when empty levels
+ * outnumber live ones — memory stays bounded by 2 × live levels + a constant.
  */
 import type { Order, SideIndex } from '../order.ts';
 import type { LevelView, OrderBook } from './order-book.ts';
 
 class Level {
-  priceTicks = 0;
+  priceTicks: number;
   quantityLots = 0;
   orderCount = 0;
   head: Order | null = null;
   tail: Order | null = null;
+  constructor(priceTicks: number) {
+    this.priceTicks = priceTicks;
+  }
 }
 
-const LEVEL_POOL_MAX = 1024;
+const COMPACT_SLACK = 64;
 
 class BookSide {
   readonly isBid: boolean;
   readonly byPrice = new Map<number, Level>();
-  /** Sorted worst → best: bids ascending, asks descending. */
-  readonly sorted: Level[] = [];
+  /** Sorted worst → best: bids ascending, asks descending. May contain empty levels. */
+  sorted: Level[] = [];
+  liveLevels = 0;
 
   constructor(isBid: boolean) {
     this.isBid = isBid;
   }
 
-  /** Index of the first level that is better than `priceTicks` (insertion point). */
-  insertionIndex(priceTicks: number): number {
+  /** Index of the level at `priceTicks`, or where it would be inserted. */
+  indexOf(priceTicks: number): number {
     const sorted = this.sorted;
     let lo = 0;
     let hi = sorted.length;
-    // Fast path: new best level (common: quotes improve the top of the book).
     if (hi === 0) return 0;
     const top = sorted[hi - 1]!.priceTicks;
     if (this.isBid ? priceTicks > top : priceTicks < top) return hi;
@@ -45,11 +51,27 @@ class BookSide {
     }
     return lo;
   }
+
+  popEmptyTop(): void {
+    const sorted = this.sorted;
+    while (sorted.length > 0 && sorted[sorted.length - 1]!.orderCount === 0) {
+      this.byPrice.delete(sorted.pop()!.priceTicks);
+    }
+  }
+
+  compactIfSparse(): void {
+    if (this.sorted.length <= 2 * this.liveLevels + COMPACT_SLACK) return;
+    const live: Level[] = [];
+    for (const level of this.sorted) {
+      if (level.orderCount > 0) live.push(level);
+      else this.byPrice.delete(level.priceTicks);
+    }
+    this.sorted = live;
+  }
 }
 
 export class FastOrderBook implements OrderBook {
   readonly #sides: [BookSide, BookSide] = [new BookSide(true), new BookSide(false)];
-  readonly #pool: Level[] = [];
   #size = 0;
 
   get size(): number {
@@ -65,23 +87,24 @@ export class FastOrderBook implements OrderBook {
   next(order: Order): Order | null {
     if (order.next !== null) return order.next;
     const side = this.#sides[order.side];
-    const index = side.insertionIndex(order.priceTicks);
-    // insertionIndex returns the position of the level itself (levels equal are not "better").
-    const below = index - 1;
-    return below >= 0 ? side.sorted[below]!.head : null;
+    for (let i = side.indexOf(order.priceTicks) - 1; i >= 0; i -= 1) {
+      const head = side.sorted[i]!.head;
+      if (head !== null) return head;
+    }
+    return null;
   }
 
   add(order: Order): void {
     const side = this.#sides[order.side];
     let level = side.byPrice.get(order.priceTicks);
     if (level === undefined) {
-      level = this.#pool.pop() ?? new Level();
-      level.priceTicks = order.priceTicks;
+      level = new Level(order.priceTicks);
       side.byPrice.set(order.priceTicks, level);
-      const index = side.insertionIndex(order.priceTicks);
+      const index = side.indexOf(order.priceTicks);
       if (index === side.sorted.length) side.sorted.push(level);
       else side.sorted.splice(index, 0, level);
     }
+    if (level.orderCount === 0) side.liveLevels += 1;
     order.level = level;
     order.next = null;
     order.prev = level.tail;
@@ -107,19 +130,9 @@ export class FastOrderBook implements OrderBook {
     this.#size -= 1;
     if (level.orderCount === 0) {
       const side = this.#sides[order.side];
-      side.byPrice.delete(level.priceTicks);
-      const sorted = side.sorted;
-      if (sorted[sorted.length - 1] === level) sorted.pop();
-      else {
-        // Levels strictly better than this one start right after it.
-        const index = side.insertionIndex(level.priceTicks);
-        if (sorted[index] !== level) throw new Error('fast book: level index out of sync');
-        sorted.splice(index, 1);
-      }
-      level.head = null;
-      level.tail = null;
-      level.quantityLots = 0;
-      if (this.#pool.length < LEVEL_POOL_MAX) this.#pool.push(level);
+      side.liveLevels -= 1;
+      side.popEmptyTop();
+      side.compactIfSparse();
     }
   }
 
@@ -140,7 +153,7 @@ export class FastOrderBook implements OrderBook {
     const out: LevelView[] = [];
     for (let i = sorted.length - 1; i >= 0 && out.length < maxLevels; i -= 1) {
       const level = sorted[i]!;
-      out.push({ priceTicks: level.priceTicks, quantityLots: level.quantityLots, orderCount: level.orderCount });
+      if (level.orderCount > 0) out.push({ priceTicks: level.priceTicks, quantityLots: level.quantityLots, orderCount: level.orderCount });
     }
     return out;
   }

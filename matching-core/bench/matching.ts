@@ -1,0 +1,218 @@
+/**
+ * `npm run bench:matching` — a program that prints figures (not a timed test).
+ *
+ * One seeded stream in the exchange-core mix (9 % GTC limit, 3 % IOC, 6 % cancel, 82 % amend/move;
+ * ~1,000 resting orders over ~750 levels; 1,000 users) is run:
+ *   1. on our core in memory (risk, balances, fees, events included),
+ *   2. on our core with the journal (binary records + crc32, group commit with fdatasync),
+ *   3. on nodejs-order-book (the peer; no balances), translated to limit / cancel / modify,
+ *   4. again on our core, timing every command for the latency percentiles,
+ *   5. recovery: replaying the journal written in (2).
+ * The last line is the summary the issue asks for.
+ *
+ * Options: --commands N (default 3,000,000), --seed N, --group N (commands per fsync, default 8,192).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { getHeapStatistics } from 'node:v8';
+import type { Command } from '@graphex/schema';
+import { OrderBook as PeerBook } from 'nodejs-order-book';
+import { MatchingEngine } from '../src/engine.ts';
+import { JournalWriter } from '../src/journal/journal.ts';
+import { journalDir, recover } from '../src/journal/recovery.ts';
+import { stateHash } from '../src/state.ts';
+import { benchGenerator } from './stream.ts';
+
+const args = process.argv.slice(2);
+const option = (name: string, fallback: number): number => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const COMMANDS = option('commands', 3_000_000);
+const SEED = option('seed', 42);
+const GROUP = option('group', 8_192);
+
+let peakHeapBytes = 0;
+const sampleHeap = (): void => {
+  const used = getHeapStatistics().used_heap_size;
+  if (used > peakHeapBytes) peakHeapBytes = used;
+};
+const now = (): bigint => process.hrtime.bigint();
+const seconds = (from: bigint, to: bigint): number => Number(to - from) / 1e9;
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+const log = (line: string): void => console.log(line);
+
+// ------------------------------------------------------------------------------------------
+// 0. Generate the stream (untimed), tracking open orders through a generator engine.
+const generator = benchGenerator(SEED);
+const setup = generator.setup();
+const generatorEngine = new MatchingEngine();
+for (const c of setup) generatorEngine.execute(c);
+const stream: Command[] = new Array(COMMANDS);
+const mix = { limit: 0, ioc: 0, cancel: 0, amend: 0 };
+for (let i = 0; i < COMMANDS; i += 1) {
+  const c = generator.next();
+  stream[i] = c;
+  generator.observe(generatorEngine.execute(c).events);
+  if (c.type === 'PlaceOrder') {
+    if (c.timeInForce === 'IOC') mix.ioc += 1;
+    else mix.limit += 1;
+  } else if (c.type === 'CancelOrder') mix.cancel += 1;
+  else mix.amend += 1;
+  if ((i & 0xffff) === 0) sampleHeap();
+}
+const expectedHash = stateHash(generatorEngine);
+const openAtEnd = generatorEngine.orders.size;
+const levelsAtEnd =
+  generatorEngine.markets.get(1)!.book.levels(0, 1e9).length + generatorEngine.markets.get(1)!.book.levels(1, 1e9).length;
+const pct = (n: number): string => ((100 * n) / COMMANDS).toFixed(1);
+log(
+  `stream: seed=${SEED} commands=${fmt(COMMANDS)} mix: limit_gtc=${pct(mix.limit)}% ioc=${pct(mix.ioc)}% cancel=${pct(mix.cancel)}% ` +
+    `amend_move=${pct(mix.amend)}% users=1,000 open_orders_end=${openAtEnd} levels_end=${levelsAtEnd}`,
+);
+
+function freshEngine(): MatchingEngine {
+  const engine = new MatchingEngine();
+  for (const c of setup) engine.execute(c);
+  return engine;
+}
+
+// Warm-up on a throwaway engine so every run below sees optimised code.
+{
+  const warm = freshEngine();
+  const n = Math.min(COMMANDS, 500_000);
+  for (let i = 0; i < n; i += 1) warm.execute(stream[i]!);
+}
+
+// ------------------------------------------------------------------------------------------
+// 1. In memory
+let opsPerSecond: number;
+let eventsTotal = 0;
+{
+  const engine = freshEngine();
+  const start = now();
+  for (let i = 0; i < COMMANDS; i += 1) eventsTotal += engine.execute(stream[i]!).events.length;
+  const end = now();
+  sampleHeap();
+  opsPerSecond = COMMANDS / seconds(start, end);
+  if (stateHash(engine) !== expectedHash) throw new Error('bench: in-memory run diverged from the generator run');
+  log(`core in-memory: ${fmt(opsPerSecond)} ops/s (${seconds(start, end).toFixed(2)} s, ${fmt(eventsTotal)} events, risk + fees + events included)`);
+}
+
+// ------------------------------------------------------------------------------------------
+// 2. Journaled: append every command, fdatasync every GROUP commands (group commit).
+const dataDir = mkdtempSync(join(tmpdir(), 'graphex-bench-'));
+let journaledOpsPerSecond: number;
+{
+  const engine = freshEngine();
+  const journal = new JournalWriter(journalDir(dataDir), 1);
+  for (const c of setup) journal.append(c);
+  journal.commit();
+  const start = now();
+  for (let i = 0; i < COMMANDS; i += 1) {
+    const c = stream[i]!;
+    journal.append(c);
+    engine.execute(c);
+    if (journal.pendingCommands === GROUP) journal.commit();
+  }
+  journal.commit();
+  const end = now();
+  journal.close();
+  sampleHeap();
+  journaledOpsPerSecond = COMMANDS / seconds(start, end);
+  log(
+    `core journaled: ${fmt(journaledOpsPerSecond)} ops/s (${seconds(start, end).toFixed(2)} s, ${fmt(journal.durableBytes)} bytes, ` +
+      `${fmt(journal.commits)} fdatasyncs, group=${GROUP})`,
+  );
+}
+
+// ------------------------------------------------------------------------------------------
+// 3. Peer: nodejs-order-book on the same stream (no balances, no fees, no events).
+let peerOpsPerSecond: number;
+{
+  type PeerOp =
+    | { op: 0; side: 'buy' | 'sell'; id: string; size: number; price: number; tif: 'GTC' | 'IOC' }
+    | { op: 1; id: string }
+    | { op: 2; id: string; price: number };
+  const toPeer = (c: Command): PeerOp => {
+    switch (c.type) {
+      case 'PlaceOrder':
+        return { op: 0, side: c.side === 'BUY' ? 'buy' : 'sell', id: String(c.seq), size: c.quantityLots!, price: c.priceTicks!, tif: c.timeInForce === 'IOC' ? 'IOC' : 'GTC' };
+      case 'CancelOrder':
+        return { op: 1, id: String(c.orderId) };
+      case 'AmendOrder':
+        return { op: 2, id: String(c.orderId), price: c.priceTicks! };
+      default:
+        throw new Error(`peer cannot run ${c.type}`);
+    }
+  };
+  const peerStream = stream.map(toPeer);
+  const runPeer = (count: number): number => {
+    const book = new PeerBook();
+    const start = now();
+    for (let i = 0; i < count; i += 1) {
+      const o = peerStream[i]!;
+      if (o.op === 0) book.limit({ side: o.side as never, id: o.id, size: o.size, price: o.price, timeInForce: o.tif as never });
+      else if (o.op === 1) book.cancel(o.id);
+      else book.modify(o.id, { price: o.price });
+    }
+    return seconds(start, now());
+  };
+  runPeer(Math.min(COMMANDS, 500_000)); // warm-up
+  const elapsed = runPeer(COMMANDS);
+  sampleHeap();
+  peerOpsPerSecond = COMMANDS / elapsed;
+  log(`peer nodejs-order-book: ${fmt(peerOpsPerSecond)} ops/s (${elapsed.toFixed(2)} s, book only: no balances, fees or events)`);
+}
+
+// ------------------------------------------------------------------------------------------
+// 4. Latency per command (separate pass: the timer itself costs tens of ns).
+let p50 = 0;
+let p99 = 0;
+let p999 = 0;
+{
+  const engine = freshEngine();
+  const samples = new Float64Array(COMMANDS);
+  for (let i = 0; i < COMMANDS; i += 1) {
+    const c = stream[i]!;
+    const t0 = now();
+    engine.execute(c);
+    samples[i] = Number(now() - t0);
+  }
+  let overhead = Infinity;
+  for (let i = 0; i < 10_000; i += 1) {
+    const t0 = now();
+    const d = Number(now() - t0);
+    if (d < overhead) overhead = d;
+  }
+  samples.sort();
+  const at = (q: number): number => samples[Math.min(COMMANDS - 1, Math.floor(q * COMMANDS))]! / 1000;
+  p50 = at(0.5);
+  p99 = at(0.99);
+  p999 = at(0.999);
+  sampleHeap();
+  log(
+    `latency per command: p50=${p50.toFixed(2)}µs p99=${p99.toFixed(2)}µs p99.9=${p999.toFixed(2)}µs max=${(samples[COMMANDS - 1]! / 1000).toFixed(1)}µs ` +
+      `(includes timer overhead ≈${overhead}ns)`,
+  );
+}
+
+// ------------------------------------------------------------------------------------------
+// 5. Recovery: replay the journal of run 2.
+{
+  const start = now();
+  const { engine, report } = recover(dataDir);
+  const elapsed = seconds(start, now());
+  sampleHeap();
+  if (stateHash(engine) !== expectedHash) throw new Error('bench: recovered state differs from the live state');
+  log(`recovery: ${fmt(report.replayedCommands)} commands replayed in ${elapsed.toFixed(2)} s = ${fmt(report.replayedCommands / elapsed)} commands/s (hash verified)`);
+  rmSync(dataDir, { recursive: true, force: true });
+}
+
+log(`peak heap: ${(peakHeapBytes / 2 ** 20).toFixed(0)} MiB (includes the pre-generated ${fmt(COMMANDS)}-command stream)`);
+log(
+  `bench:matching ops_per_s=${Math.round(opsPerSecond)} journaled_ops_per_s=${Math.round(journaledOpsPerSecond)} ` +
+    `peer_ops_per_s=${Math.round(peerOpsPerSecond)} ratio=${(opsPerSecond / peerOpsPerSecond).toFixed(2)} ` +
+    `p50_us=${p50.toFixed(2)} p99_us=${p99.toFixed(2)} p999_us=${p999.toFixed(2)}`,
+);
