@@ -334,6 +334,14 @@ describe('GraphiQL routes', () => {
     }
   });
 
+  it('sends a browser at / to GraphiQL and anything else to a 404', async () => {
+    const origin = new URL(url).origin;
+    const browser = await fetch(`${origin}/`, { headers: { accept: browserAccept }, redirect: 'manual' });
+    expect(browser.status).toBe(302);
+    expect(browser.headers.get('location')).toBe('/graphql');
+    expect((await fetch(`${origin}/`, { headers: { accept: 'application/json' } })).status).toBe(404);
+  });
+
   it('answers 404 for an unknown asset or a stale hash', async () => {
     const origin = new URL(url).origin;
     expect((await fetch(`${origin}/graphiql/assets/0000000000000000/graphiql.min.js`)).status).toBe(404);

@@ -114,14 +114,16 @@ export async function startGateway(
   const healthTimeoutMs = options.healthTimeoutMs ?? gatewayDefaults.healthTimeoutMs;
   const subgraphTimeoutMs = options.subgraphTimeoutMs ?? gatewayDefaults.subgraphTimeoutMs;
 
+  // Apollo's own messages go to our JSON log lines, not to the console.
+  const apolloLogger = {
+    debug: (message: unknown) => logger.debug(String(message)),
+    info: (message: unknown) => logger.info(String(message)),
+    warn: (message: unknown) => logger.warn(String(message)),
+    error: (message: unknown) => logger.error(String(message)),
+  };
   const gateway = new ApolloGateway({
     supergraphSdl,
-    logger: {
-      debug: (message: unknown) => logger.debug(String(message)),
-      info: (message: unknown) => logger.info(String(message)),
-      warn: (message: unknown) => logger.warn(String(message)),
-      error: (message: unknown) => logger.error(String(message)),
-    },
+    logger: apolloLogger,
     buildService: ({ name }) => {
       const url = subgraphUrls[name];
       if (!url) throw new Error(`The supergraph names subgraph ${name} but no URL is known for it.`);
@@ -130,6 +132,7 @@ export async function startGateway(
   });
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
+    logger: apolloLogger,
     // Analysts explore the schema in GraphiQL; the schema is public (CONTRACT.md).
     introspection: true,
     // CSRF prevention guards cookie-authenticated APIs. GraphEx authenticates with the Authorization
@@ -188,6 +191,15 @@ export async function startGateway(
       const report = await checkHealth(healthTargets, healthTimeoutMs);
       response.setHeader('cache-control', 'no-store');
       sendJson(response, report.status === 'ok' ? 200 : 503, report);
+      return;
+    }
+    if (
+      pathname === '/' &&
+      (method === 'GET' || method === 'HEAD') &&
+      prefersHtml(headerValue(request, 'accept'))
+    ) {
+      // A browser pointed at the bare host lands in GraphiQL.
+      response.writeHead(302, { location: '/graphql' }).end();
       return;
     }
     if (pathname.startsWith(graphiqlAssetsPrefix)) {

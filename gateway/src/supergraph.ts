@@ -6,17 +6,26 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { Kind, parse, type ConstValueNode } from 'graphql';
 
+const missingHint = 'run `npm run compose` first.';
+
 /** Path of the committed supergraph, resolved through the schema package's exports. */
 export function defaultSupergraphPath(): string {
-  return createRequire(import.meta.url).resolve('@graphex/schema/supergraph.graphql');
+  try {
+    return createRequire(import.meta.url).resolve('@graphex/schema/supergraph.graphql');
+  } catch (error) {
+    throw new Error(`The supergraph (@graphex/schema/supergraph.graphql) is missing: ${missingHint}`, {
+      cause: error,
+    });
+  }
 }
 
-export async function readSupergraphSdl(file: string = defaultSupergraphPath()): Promise<string> {
+export async function readSupergraphSdl(file?: string): Promise<string> {
+  file ??= defaultSupergraphPath();
   try {
     return await readFile(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new Error(`Supergraph file ${file} is missing: run \`npm run compose\` first.`, { cause: error });
+      throw new Error(`Supergraph file ${file} is missing: ${missingHint}`, { cause: error });
     }
     throw error;
   }
