@@ -140,6 +140,9 @@ export async function startGateway(
     // anyway; keeping the guard would break GraphQL-over-HTTP GET for ordinary clients.
     csrfPrevention: false,
     includeStacktraceInErrorResponses: false,
+    // Shutdown belongs to the process owner (runUntilSignal, the test harness): Apollo's own
+    // SIGINT/SIGTERM handlers would race it and re-raise the signal.
+    stopOnTerminationSignals: false,
     formatError: createErrorFormatter(logger),
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
