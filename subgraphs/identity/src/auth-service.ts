@@ -18,7 +18,7 @@ import { apiError } from '@graphex/schema';
 import { checkEmail } from './domain/email.ts';
 import { checkPassword, passwordViolationMessages } from './domain/password-policy.ts';
 import { hashRefreshToken, looksLikeRefreshToken, newRefreshToken } from './domain/refresh-token.ts';
-import type { UserRecord } from './domain/user.ts';
+import { isUuid, type UserRecord } from './domain/user.ts';
 import type { PasswordHasher } from './password-hasher.ts';
 import {
   insertRefreshToken,
@@ -174,11 +174,14 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
       const outcome = await db.transaction(async (tx) => {
         const state = await lockRefreshToken(tx, tokenHash);
         if (!state || state.sessionRevokedAt) return { kind: 'rejected' as const };
-        if (state.usedAt || !(await markRefreshTokenUsed(tx, tokenHash, now))) {
+        const revokeFamily = async () => {
           await revokeSession(tx, { id: state.sessionId, userId: state.userId }, 'REFRESH_TOKEN_REUSE', now);
           return { kind: 'reused' as const, sessionId: state.sessionId, userId: state.userId };
-        }
+        };
+        if (state.usedAt) return revokeFamily();
         if (state.expiresAt.getTime() <= now.getTime()) return { kind: 'rejected' as const };
+        // The row lock makes this the only exchange of the token; false would mean a lost lock.
+        if (!(await markRefreshTokenUsed(tx, tokenHash, now))) return revokeFamily();
         const user = await findUserById(tx, state.userId);
         if (!user) throw new Error(`Session ${state.sessionId} belongs to missing user ${state.userId}`);
         await touchSession(tx, state.sessionId, now);
@@ -198,7 +201,9 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
 
     async logout(identity) {
       if (identity.kind === 'anonymous') throw apiError('UNAUTHENTICATED', 'Sign in to do this.');
-      if (identity.kind !== 'user' || identity.sessionId === null) return false;
+      // API keys have no session; a session id that is not a UUID cannot name one of ours.
+      if (identity.kind !== 'user' || identity.sessionId === null || !isUuid(identity.sessionId))
+        return false;
       const revoked = await revokeSession(
         db,
         { id: identity.sessionId, userId: identity.userId },

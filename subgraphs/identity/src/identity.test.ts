@@ -294,6 +294,19 @@ describe('refresh tokens', () => {
     expect((await call(refreshMutation, { t: login.refreshToken })).errors).toBeUndefined();
   });
 
+  it('let only one of two concurrent exchanges of the same token through, then revoke the family', async () => {
+    const first = await register('olga@example.com');
+    const results = await Promise.all([
+      call<{ refreshSession: Payload }>(refreshMutation, { t: first.refreshToken }),
+      call<{ refreshSession: Payload }>(refreshMutation, { t: first.refreshToken }),
+    ]);
+    const won = results.filter((r) => r.errors === undefined);
+    expect(won).toHaveLength(1);
+    expect(results.filter((r) => r.errors?.[0]?.extensions?.['code'] === 'UNAUTHENTICATED')).toHaveLength(1);
+    const successor = await call(refreshMutation, { t: won[0]!.data!.refreshSession.refreshToken });
+    expect(successor.errors?.[0]?.extensions?.['code']).toBe('UNAUTHENTICATED');
+  });
+
   it('refuse garbage, unknown and expired tokens', async () => {
     for (const t of ['', 'garbage', `gxr_${'A'.repeat(43)}`]) {
       const response = await call(refreshMutation, { t });
@@ -342,6 +355,15 @@ describe('logout', () => {
       sessionId: victimSession,
     };
     expect((await call<{ logout: boolean }>('mutation { logout }', {}, forged)).data).toEqual({
+      logout: false,
+    });
+    const malformed: Identity = {
+      kind: 'user',
+      userId: attacker.user.id,
+      role: 'USER',
+      sessionId: 'not-a-session',
+    };
+    expect((await call<{ logout: boolean }>('mutation { logout }', {}, malformed)).data).toEqual({
       logout: false,
     });
     expect((await call(refreshMutation, { t: victim.refreshToken })).errors).toBeUndefined();

@@ -75,6 +75,7 @@ export function createLedgerOperations(options: LedgerOperationsOptions): Ledger
             currency: adjustment.currency,
             amount: formatDecimal(adjustment.amountUnits, adjustment.decimals),
             amountUnits: adjustment.amountUnits.toString(),
+            ...(identity.sessionId ? { actorSessionId: identity.sessionId } : {}),
           },
         });
         const accounts = await readUserAccounts(tx, adjustment.userId);

@@ -26,7 +26,12 @@ let testDb: TestDatabase;
 let service: RunningService;
 
 const adminId = randomUUID();
-const admin: Identity = { kind: 'user', userId: adminId, role: 'ADMIN', sessionId: randomUUID() };
+const admin = {
+  kind: 'user',
+  userId: adminId,
+  role: 'ADMIN',
+  sessionId: randomUUID(),
+} as const satisfies Identity;
 
 const adjustMutation = `mutation($userId: ID!, $currency: String!, $amount: Decimal!, $reason: String!) {
   adminAdjustBalance(userId: $userId, currency: $currency, amount: $amount, reason: $reason) { currency available locked total } }`;
@@ -205,7 +210,12 @@ describe('adminAdjustBalance', () => {
         actor_role: 'ADMIN',
         reason: 'goodwill credit, ticket #42',
         target_user_id: userId,
-        details: { currency: 'BTC', amount: '1.5', amountUnits: '150000000' },
+        details: {
+          currency: 'BTC',
+          amount: '1.5',
+          amountUnits: '150000000',
+          actorSessionId: admin.sessionId,
+        },
       },
     ]);
 

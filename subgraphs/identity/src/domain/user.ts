@@ -43,7 +43,9 @@ export function userAccessFor(identity: Identity, userId: string): UserAccess {
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** User ids are UUIDs; anything else cannot name a user (and must not reach a uuid column). */
-export function isUserId(value: string): boolean {
+/** Ids of users and sessions are UUIDs; anything else names nothing (and must not reach a uuid column). */
+export function isUuid(value: string): boolean {
   return uuidPattern.test(value);
 }
+
+export const isUserId = isUuid;
