@@ -9,7 +9,10 @@ import { randomUUID } from 'node:crypto';
 import type { GraphQLSchema } from 'graphql';
 import { GraphQLError } from 'graphql';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
 import {
   internalIdentityHeader,
   requestIdHeader,
@@ -77,7 +80,8 @@ export async function startSubgraphService<TContext extends BaseRequestContext>(
     // 10s shutdown timer killed the process.
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
-    plugins: [ApolloServerPluginLandingPageDisabled(), errorLogging],
+    // No usage reporting anywhere, so no federated traces (and no start-up notice on stdout).
+    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), errorLogging],
     formatError: (formatted, error) => maskError(formatted, error, { logger }),
   });
   await server.start();
