@@ -78,3 +78,20 @@ describe('MarketMath', () => {
     );
   });
 });
+
+describe('reference setup', () => {
+  it('derives the CONTRACT.md markets from @graphex/schema reference data in base units', async () => {
+    const { referenceSetupCommands, AssetIds, MarketIds } = await import('./reference-setup.ts');
+    expect(referenceSetupCommands.slice(0, 3)).toEqual([
+      { type: 'AddAsset', assetId: AssetIds.BTC, symbol: 'BTC', decimals: 8 },
+      { type: 'AddAsset', assetId: AssetIds.ETH, symbol: 'ETH', decimals: 18 },
+      { type: 'AddAsset', assetId: AssetIds.USDT, symbol: 'USDT', decimals: 6 },
+    ]);
+    const markets = referenceSetupCommands.slice(3) as { marketId: number; tickSizeQuoteUnits: bigint; lotSizeBaseUnits: bigint; minNotionalQuoteUnits: bigint; makerFeePpm: number; takerFeePpm: number }[];
+    expect(markets.map((m) => [m.marketId, m.tickSizeQuoteUnits, m.lotSizeBaseUnits, m.minNotionalQuoteUnits, m.makerFeePpm, m.takerFeePpm])).toEqual([
+      [MarketIds.BTC_USDT, 10_000n, 1_000n, 1_000_000n, 1_000, 2_000],
+      [MarketIds.ETH_USDT, 10_000n, 10n ** 14n, 1_000_000n, 1_000, 2_000],
+      [MarketIds.ETH_BTC, 100n, 10n ** 15n, 10_000n, 1_000, 2_000],
+    ]);
+  });
+});
