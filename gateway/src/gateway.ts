@@ -161,7 +161,9 @@ export async function startGateway(
     try {
       identity = await authenticate(headerValue(request, 'authorization'));
     } catch (error) {
-      throw error instanceof GraphQLError ? unauthenticatedResponse(error) : error;
+      throw error instanceof GraphQLError && error.extensions['code'] === 'UNAUTHENTICATED'
+        ? unauthenticatedResponse(error)
+        : error;
     }
     return {
       identity,
