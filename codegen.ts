@@ -54,6 +54,8 @@ generates['clients/src/__generated__/'] = {
 
 const config: CodegenConfig = {
   overwrite: true,
+  // Node runs our .ts files directly (type stripping), so generated imports name the .ts file.
+  importExtension: '.ts',
   generates,
   hooks: { afterAllFileWrite: ['prettier --write'] },
 };

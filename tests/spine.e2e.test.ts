@@ -3,32 +3,8 @@
  * ledger, orders, wallets and market-data for a freshly registered user.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient, OverviewDocument, RegisterDocument } from '@graphex/clients';
 import { gql, gqlOk, startPlatform, type Platform } from './harness/index.ts';
-
-const joinQuery = /* GraphQL */ `
-  query Spine {
-    me {
-      email
-      kycStatus
-      accounts {
-        currency
-        available
-      }
-      orders(first: 5) {
-        totalCount
-      }
-      transactions(first: 5) {
-        id
-      }
-    }
-    markets {
-      symbol
-      tickSize
-      lotSize
-      makerFeeRate
-    }
-  }
-`;
 
 let platform: Platform;
 
@@ -57,22 +33,21 @@ describe('platform spine through the gateway', () => {
   });
 
   it('joins all five subgraphs in one query for a registered user', async () => {
-    const registered = await gqlOk<{ register: { accessToken: string; user: { id: string } } }>(
-      platform.gatewayUrl,
-      `mutation ($input: RegisterInput!) { register(input: $input) { accessToken refreshToken user { id email } } }`,
-      { input: { email: 'Alice@Example.com', password: 'correct-horse-battery-9' } },
-    );
-    const token = registered.register.accessToken;
-    const result = await gql(platform.gatewayUrl, joinQuery, {}, token);
-    expect(result.errors).toBeUndefined();
-    expect(result.data).toEqual({
+    // Typed documents generated from clients/src/operations (graphql-codegen client preset).
+    const client = createClient({ url: platform.gatewayUrl });
+    const registered = await client.request(RegisterDocument, {
+      input: { email: 'Alice@Example.com', password: 'correct-horse-battery-9' },
+    });
+    const overview = await client.withToken(registered.register.accessToken).request(OverviewDocument);
+    expect(overview).toEqual({
       me: {
+        id: registered.register.user.id,
         email: 'alice@example.com',
         kycStatus: 'NONE',
         accounts: expect.arrayContaining([
-          { currency: 'BTC', available: '0' },
-          { currency: 'ETH', available: '0' },
-          { currency: 'USDT', available: '0' },
+          { currency: 'BTC', available: '0', locked: '0', total: '0' },
+          { currency: 'ETH', available: '0', locked: '0', total: '0' },
+          { currency: 'USDT', available: '0', locked: '0', total: '0' },
         ]),
         orders: { totalCount: 0 },
         transactions: [],
