@@ -144,7 +144,7 @@ export class MarketState {
     this.marketId = config.marketId;
     this.baseAssetId = config.baseAssetId;
     this.quoteAssetId = config.quoteAssetId;
-    this.math = new MarketMath(config.tickSizeQuoteUnits, config.lotSizeBaseUnits, baseDecimals);
+    this.math = new MarketMath(config.tickSizeQuoteUnits, config.lotSizeBaseUnits, baseDecimals, config.minNotionalQuoteUnits);
     this.makerFeePpm = BigInt(config.makerFeePpm);
     this.takerFeePpm = BigInt(config.takerFeePpm);
     this.book = book;
@@ -163,11 +163,36 @@ export class UserState {
   /** Command seq that last touched (user, asset): drives one BalanceChanged per pair per command. */
   readonly touchedSeq: number[] = [];
   openOrders = 0;
-  /** Open orders in placement order (CancelAll order). */
-  readonly orders = new Set<Order>();
+  /** Open orders in placement order (CancelAll order): an intrusive list through Order.userPrev/userNext. */
+  firstOrder: Order | null = null;
+  lastOrder: Order | null = null;
   clientOrders: Map<string, ClientOrderEntry> | null = null;
   constructor(userId: number) {
     this.userId = userId;
+  }
+
+  linkOrder(order: Order): void {
+    order.userNext = null;
+    order.userPrev = this.lastOrder;
+    if (this.lastOrder === null) this.firstOrder = order;
+    else this.lastOrder.userNext = order;
+    this.lastOrder = order;
+  }
+
+  unlinkOrder(order: Order): void {
+    if (order.userPrev === null) this.firstOrder = order.userNext;
+    else order.userPrev.userNext = order.userNext;
+    if (order.userNext === null) this.lastOrder = order.userPrev;
+    else order.userNext.userPrev = order.userPrev;
+    order.userPrev = null;
+    order.userNext = null;
+  }
+
+  /** Open orders in placement order (a copy: safe to cancel while iterating). */
+  openOrderList(): Order[] {
+    const out: Order[] = [];
+    for (let o = this.firstOrder; o !== null; o = o.userNext) out.push(o);
+    return out;
   }
 }
 
@@ -217,8 +242,11 @@ export class MatchingEngine {
   #events: CoreEvent[] = [];
   #seq = 0;
   #timeMs = 0;
+  // Touched (user, asset) pairs of the current command; a count instead of truncating arrays
+  // (setting .length = 0 on every command showed up in profiles).
   readonly #touchedUsers: UserState[] = [];
   readonly #touchedAssets: number[] = [];
+  #touchedCount = 0;
 
   constructor(config: Partial<EngineConfig> = {}) {
     this.config = { ...defaultEngineConfig, ...config };
@@ -312,15 +340,22 @@ export class MatchingEngine {
   #touch(user: UserState, assetId: number): void {
     if (user.touchedSeq[assetId] !== this.#seq) {
       user.touchedSeq[assetId] = this.#seq;
-      this.#touchedUsers.push(user);
-      this.#touchedAssets.push(assetId);
+      const i = this.#touchedCount++;
+      if (i === this.#touchedUsers.length) {
+        this.#touchedUsers.push(user);
+        this.#touchedAssets.push(assetId);
+      } else {
+        this.#touchedUsers[i] = user;
+        this.#touchedAssets[i] = assetId;
+      }
     }
   }
 
   #flushBalanceEvents(): void {
     const users = this.#touchedUsers;
     const assets = this.#touchedAssets;
-    for (let i = 0; i < users.length; i += 1) {
+    const count = this.#touchedCount;
+    for (let i = 0; i < count; i += 1) {
       const user = users[i]!;
       const assetId = assets[i]!;
       this.#events.push({
@@ -334,8 +369,7 @@ export class MatchingEngine {
         lockedUnits: user.lockedUnits[assetId]!,
       });
     }
-    users.length = 0;
-    assets.length = 0;
+    this.#touchedCount = 0;
   }
 
   #bookEvent(market: MarketState, side: SideIndex, priceTicks: number): void {
@@ -661,7 +695,7 @@ export class MatchingEngine {
     const priceTicks = c.priceTicks ?? 0;
     const quantityLots = c.quantityLots ?? 0;
     if (c.orderType === 'LIMIT' || c.orderType === 'STOP_LIMIT') {
-      if (math.notionalFloor(priceTicks, quantityLots) < market.config.minNotionalQuoteUnits) return this.#reject(c, RC.BELOW_MIN_NOTIONAL);
+      if (math.belowMinNotional(priceTicks, quantityLots)) return this.#reject(c, RC.BELOW_MIN_NOTIONAL);
     }
     if (c.postOnly) {
       const best = market.book.best(side === BUY ? SELL : BUY);
@@ -761,7 +795,7 @@ export class MatchingEngine {
   #opened(market: MarketState, user: UserState, order: Order): void {
     market.openOrders += 1;
     user.openOrders += 1;
-    user.orders.add(order);
+    user.linkOrder(order);
     this.orders.set(order.id, order);
   }
 
@@ -769,7 +803,7 @@ export class MatchingEngine {
     const user = order.owner as UserState;
     market.openOrders -= 1;
     user.openOrders -= 1;
-    user.orders.delete(order);
+    user.unlinkOrder(order);
     this.orders.delete(order.id);
   }
 
@@ -1040,7 +1074,7 @@ export class MatchingEngine {
     const user = this.users.get(c.userId);
     if (c.marketId !== null && !this.markets.has(c.marketId)) return this.#result(c.seq, RC.MARKET_NOT_FOUND, null);
     if (user === undefined) return this.#result(c.seq, RC.OK, null);
-    for (const order of [...user.orders]) {
+    for (const order of user.openOrderList()) {
       if (c.marketId === null || order.marketId === c.marketId) this.#cancel(this.markets.get(order.marketId)!, order);
     }
     return this.#result(c.seq, RC.OK, null);
@@ -1083,15 +1117,17 @@ export class MatchingEngine {
 
     // Price change or quantity up: loses priority, may trade at the new price.
     if (newQuantity < order.filledLots + 1) return this.#result(c.seq, RC.INVALID_COMMAND, order.id);
-    if (math.notionalFloor(newPrice, newRemaining) < market.config.minNotionalQuoteUnits) return this.#result(c.seq, RC.BELOW_MIN_NOTIONAL, order.id);
+    if (math.belowMinNotional(newPrice, newRemaining)) return this.#result(c.seq, RC.BELOW_MIN_NOTIONAL, order.id);
     if (order.postOnly) {
       const best = market.book.best(order.side === BUY ? SELL : BUY);
       if (best !== null && (order.side === BUY ? best.priceTicks <= newPrice : best.priceTicks >= newPrice)) {
         return this.#result(c.seq, RC.POST_ONLY_WOULD_TRADE, order.id);
       }
     }
-    const required = order.side === BUY ? math.notionalCeil(newPrice, newRemaining) : math.baseUnits(newRemaining);
-    const delta = required - order.holdUnits;
+    // A sell that keeps its quantity keeps its hold (base units do not depend on the price).
+    const holdUnchanged = order.side === SELL && newRemaining === order.remainingLots;
+    const required = holdUnchanged ? order.holdUnits : order.side === BUY ? math.notionalCeil(newPrice, newRemaining) : math.baseUnits(newRemaining);
+    const delta = holdUnchanged ? 0n : required - order.holdUnits;
     if (delta > 0n && user.availableUnits[holdAsset]! < delta) return this.#result(c.seq, RC.INSUFFICIENT_FUNDS, order.id);
 
     const oldPrice = order.priceTicks;
@@ -1190,7 +1226,7 @@ export class MatchingEngine {
     for (const user of this.users.values()) {
       const row = expectedLocked.get(user);
       let userOpen = 0;
-      for (const order of user.orders) {
+      for (const order of user.openOrderList()) {
         assert(this.orders.get(order.id) === order, 'user order not open');
         userOpen += 1;
       }

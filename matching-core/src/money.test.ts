@@ -47,6 +47,8 @@ describe('MarketMath', () => {
         expect(m.notionalFloor(p, q)).toBe(exactFloor(m, p, q));
         expect(m.notionalCeil(p, q)).toBe(exactCeil(m, p, q));
         expect(m.baseUnits(q)).toBe(BigInt(q) * m.lotSizeBaseUnits);
+        const withMin = new MarketMath(m.quoteNum, 1n, 0, 1_000_000n); // N/D = quoteNum/1
+        expect(withMin.belowMinNotional(p, q)).toBe(BigInt(p) * BigInt(q) * m.quoteNum < 1_000_000n);
       }),
       { numRuns: 2_000 },
     );

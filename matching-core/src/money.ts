@@ -46,7 +46,11 @@ export class MarketMath {
   /** Largest q for which q × lot is still an exact double (0 when the lot itself is too big). */
   readonly #maxLotsForFastPath: number;
 
-  constructor(tickSizeQuoteUnits: bigint, lotSizeBaseUnits: bigint, baseDecimals: number) {
+  readonly minNotionalQuoteUnits: bigint;
+  /** minNotional as a number, or -1 when it does not fit a double exactly. */
+  readonly #minNotionalN: number;
+
+  constructor(tickSizeQuoteUnits: bigint, lotSizeBaseUnits: bigint, baseDecimals: number, minNotionalQuoteUnits = 0n) {
     if (tickSizeQuoteUnits <= 0n || lotSizeBaseUnits <= 0n) throw new Error('tick and lot sizes must be positive');
     const n = tickSizeQuoteUnits * lotSizeBaseUnits;
     const d = 10n ** BigInt(baseDecimals);
@@ -54,6 +58,8 @@ export class MarketMath {
     this.quoteNum = n / g;
     this.quoteDen = d / g;
     this.lotSizeBaseUnits = lotSizeBaseUnits;
+    this.minNotionalQuoteUnits = minNotionalQuoteUnits;
+    this.#minNotionalN = minNotionalQuoteUnits <= BigInt(MAX_SAFE) ? Number(minNotionalQuoteUnits) : -1;
     const fits = this.quoteNum <= BigInt(MAX_SAFE) && this.quoteDen <= BigInt(MAX_SAFE);
     this.#numN = fits ? Number(this.quoteNum) : 0;
     this.#denN = fits ? Number(this.quoteDen) : 0;
@@ -72,6 +78,16 @@ export class MarketMath {
       return BigInt((x - r) / this.#denN);
     }
     return (BigInt(priceTicks) * BigInt(quantityLots) * this.quoteNum) / this.quoteDen;
+  }
+
+  /** floor(p·q·N/D) < minNotional, without allocating on the fast path. */
+  belowMinNotional(priceTicks: number, quantityLots: number): boolean {
+    const product = priceTicks * quantityLots;
+    if (product <= this.#maxProductForFastPath && this.#minNotionalN >= 0) {
+      const x = product * this.#numN;
+      return (x - (x % this.#denN)) / this.#denN < this.#minNotionalN;
+    }
+    return this.notionalFloor(priceTicks, quantityLots) < this.minNotionalQuoteUnits;
   }
 
   /** ceil(p·q·N/D): what a buy of q lots at limit p ticks holds, in quote base units. */

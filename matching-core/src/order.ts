@@ -40,6 +40,9 @@ export class Order {
   level: unknown = null;
   /** The owner's account record (UserState), so settlement needs no map lookup. */
   owner: unknown = null;
+  // The owner's open orders in placement order (intrusive list, O(1) link/unlink).
+  userPrev: Order | null = null;
+  userNext: Order | null = null;
 
   constructor(
     id: number,

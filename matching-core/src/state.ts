@@ -150,7 +150,7 @@ export function exportState(engine: MatchingEngine): EngineSnapshot {
     users: [...engine.users.values()].sort(byId((u) => u.userId)).map((u) => ({
       userId: u.userId,
       balances: assetIds.map((id) => [id, u.availableUnits[id]!.toString(), u.lockedUnits[id]!.toString()] as const),
-      orderIds: [...u.orders].map((o) => o.id),
+      orderIds: u.openOrderList().map((o) => o.id),
       clientOrders: u.clientOrders === null ? [] : [...u.clientOrders].map(([k, v]) => [k, v.orderId, v.fingerprint] as const),
     })),
     withdrawals: [...engine.withdrawals.values()]
@@ -225,7 +225,7 @@ export function importState(snapshot: EngineSnapshot, overrides: Partial<EngineC
       const order = engine.orders.get(id);
       assert(order !== undefined, `snapshot: user ${u.userId} order ${id} missing`);
       order.owner = user;
-      user.orders.add(order);
+      user.linkOrder(order);
     }
     user.openOrders = u.orderIds.length;
   }
