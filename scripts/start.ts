@@ -137,10 +137,13 @@ async function main(): Promise<void> {
   for (const name of serviceNames) children.push(startChild(name, entryOf(name), env));
   const urls = new Map<string, string>();
   try {
-    for (const child of children) {
-      urls.set(child.name, await child.ready);
-      process.stdout.write(`  ✓ ${child.name.padEnd(12)} ${urls.get(child.name)}\n`);
-    }
+    // Subgraphs start in parallel; print each as it becomes ready, fail on the first that dies.
+    await Promise.all(
+      children.map(async (child) => {
+        urls.set(child.name, await child.ready);
+        process.stdout.write(`  ✓ ${child.name.padEnd(12)} ${urls.get(child.name)}\n`);
+      }),
+    );
     const gateway = startChild('gateway', entryOf('gateway'), env);
     children.push(gateway);
     urls.set('gateway', await gateway.ready);
