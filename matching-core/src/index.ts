@@ -26,5 +26,6 @@ export {
   MarketIds,
   TestSequencer,
   limitOrder,
+  decimalToUnits,
   referenceSetupCommands,
 } from './reference-setup.ts';
