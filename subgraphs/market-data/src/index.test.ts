@@ -177,6 +177,48 @@ describe('market-data service', () => {
     expect(variables.errors?.[0]?.extensions?.['code']).toBe('BAD_USER_INPUT');
   });
 
+  it('answers malformed requests with 4xx and a registry code, never an internal error', async () => {
+    const identity = await signInternalIdentity(userIdentity('u1'), testConfig().internalTokenSecret, 60);
+    const post = async (body: string): Promise<{ status: number; code: unknown }> => {
+      const response = await fetch(service.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', [internalIdentityHeader]: identity },
+        body,
+      });
+      const json = (await response.json()) as { errors?: Array<{ extensions?: { code?: unknown } }> };
+      return { status: response.status, code: json.errors?.[0]?.extensions?.code };
+    };
+    expect(await post(JSON.stringify({ query: '123' }))).toEqual({
+      status: 400,
+      code: 'GRAPHQL_PARSE_FAILED',
+    });
+    expect(await post(JSON.stringify({ query: '{"kind":"Document","definitions":[]}' }))).toEqual({
+      status: 400,
+      code: 'GRAPHQL_PARSE_FAILED',
+    });
+    expect(await post('{not json')).toEqual({ status: 400, code: 'BAD_REQUEST' });
+    expect(await post(JSON.stringify([{ query: '{ markets { symbol } }' }]))).toEqual({
+      status: 400,
+      code: 'BAD_REQUEST',
+    });
+    expect(await post(JSON.stringify({ query: '{ markets { symbol } }', variables: 'x' }))).toEqual({
+      status: 400,
+      code: 'BAD_REQUEST',
+    });
+    expect(await post(JSON.stringify({ query: `{ ${'markets { symbol } '.repeat(2000)} }` }))).toEqual({
+      status: 400,
+      code: 'GRAPHQL_PARSE_FAILED',
+    });
+    const getMutation = await fetch(`${service.url}?query=${encodeURIComponent('mutation { x }')}`, {
+      headers: { [internalIdentityHeader]: identity },
+    });
+    expect(getMutation.status).toBe(405);
+    const getQuery = await fetch(`${service.url}?query=${encodeURIComponent('{ markets { symbol } }')}`, {
+      headers: { [internalIdentityHeader]: identity },
+    });
+    expect(getQuery.status).toBe(200);
+  });
+
   it('answers 404 for paths other than /graphql and /health', async () => {
     const response = await fetch(service.url.replace('/graphql', '/admin'));
     expect(response.status).toBe(404);

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyRequest } from 'fastify';
-import { GraphQLError, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
+import { GraphQLError, parse, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
 import { mercuriusFederationPlugin } from '@mercuriusjs/federation';
 import {
   internalIdentityHeader,
@@ -37,6 +37,10 @@ export interface MercuriusSubgraphOptions<TContext extends BaseRequestContext> {
   readonly maxBodyBytes?: number;
 }
 
+/** Token limit of a document (a bound on parser work per request). */
+const maxQueryTokens = 5_000;
+const maxParsedQueriesCached = 1_000;
+
 type ApolloReferenceResolver = (reference: unknown, context: unknown, info: unknown) => unknown;
 
 /**
@@ -65,6 +69,18 @@ export function toMercuriusResolvers(resolvers: Record<string, unknown>): Record
   return adapted;
 }
 
+/**
+ * mercurius (CommonJS) and this module (ESM) load graphql's CJS and ESM builds, so `instanceof
+ * GraphQLError` fails across the boundary (dual-package hazard); recognise them by name instead.
+ */
+function isGraphQLError(value: unknown): value is GraphQLError {
+  return (
+    value instanceof Error &&
+    value.name === 'GraphQLError' &&
+    typeof (value as GraphQLError).toJSON === 'function'
+  );
+}
+
 interface RequestLevelError {
   readonly statusCode?: unknown;
   readonly code?: unknown;
@@ -81,9 +97,14 @@ function registryCodeDeep(error: unknown): ErrorCode | undefined {
   return undefined;
 }
 
-/** Code for a document or request problem mercurius reports without a registry code. */
-function requestErrorCode(wrapperCode: unknown, message: string): ErrorCode {
-  if (wrapperCode !== 'MER_ERR_GQL_VALIDATION') return 'BAD_REQUEST';
+/**
+ * Code for a document or request problem mercurius reports without a registry code. Its
+ * MER_ERR_GQL_VALIDATION also wraps HTTP-level problems (body shape, variables that are not JSON);
+ * only GraphQLErrors inside it are about the document.
+ */
+function requestErrorCode(wrapperCode: unknown, inner: unknown): ErrorCode {
+  if (wrapperCode !== 'MER_ERR_GQL_VALIDATION' || !isGraphQLError(inner)) return 'BAD_REQUEST';
+  const message = inner.message;
   if (message.startsWith('Syntax Error')) return 'GRAPHQL_PARSE_FAILED';
   // Variable coercion failures, as @apollo/server reports them.
   if (message.startsWith('Variable "$')) return 'BAD_USER_INPUT';
@@ -108,8 +129,9 @@ export function formatMercuriusErrors(
   let requestStatus: number | undefined;
   const formatted: GraphQLFormattedError[] = [];
   const push = (error: unknown, code: ErrorCode | undefined): void => {
-    const graphQLError =
-      error instanceof GraphQLError ? error : new GraphQLError(String((error as Error)?.message ?? error));
+    const graphQLError = isGraphQLError(error)
+      ? error
+      : new GraphQLError(String((error as Error)?.message ?? error));
     const base = graphQLError.toJSON();
     const withCode: GraphQLFormattedError = code
       ? { ...base, extensions: { ...base.extensions, code } }
@@ -122,10 +144,8 @@ export function formatMercuriusErrors(
     const nested = Array.isArray(wrapper?.errors) ? (wrapper.errors as unknown[]) : undefined;
     if (status !== undefined && status >= 400 && status < 500) requestStatus ??= status;
     if (nested) {
-      for (const inner of nested) {
-        const message = String((inner as Error)?.message ?? inner);
-        push(inner, registryCodeDeep(inner) ?? requestErrorCode(wrapper?.code, message));
-      }
+      for (const inner of nested)
+        push(inner, registryCodeDeep(inner) ?? requestErrorCode(wrapper?.code, inner));
       continue;
     }
     const code = registryCodeDeep(error);
@@ -175,6 +195,28 @@ export async function startMercuriusSubgraph<TContext extends BaseRequestContext
     return undefined;
   });
 
+  // mercurius falls back to reading an unparsable query as a JSON-encoded AST, which turns
+  // garbage like "123" into an internal error. Only GraphQL source text is accepted here.
+  const parsedQueries = new Set<string>();
+  app.addHook('preHandler', async (request, reply) => {
+    if (request.routeOptions.url !== '/graphql') return undefined;
+    const source =
+      request.method === 'GET'
+        ? (request.query as { query?: unknown } | undefined)?.query
+        : (request.body as { query?: unknown } | undefined)?.query;
+    if (typeof source !== 'string' || parsedQueries.has(source)) return undefined;
+    try {
+      parse(source, { maxTokens: maxQueryTokens });
+    } catch (error) {
+      const message = isGraphQLError(error) ? error.message : 'The query is not GraphQL source text.';
+      return reply.code(400).send({ errors: [{ message, extensions: { code: 'GRAPHQL_PARSE_FAILED' } }] });
+    }
+    // Bounded memo of known-good documents so hot queries are not parsed twice per request.
+    if (parsedQueries.size >= maxParsedQueriesCached) parsedQueries.clear();
+    parsedQueries.add(source);
+    return undefined;
+  });
+
   const contextOf = (request: FastifyRequest): TContext => {
     const verified = identities.get(request);
     // onRequest answered 401 for every /graphql request without a verified identity.
@@ -192,6 +234,7 @@ export async function startMercuriusSubgraph<TContext extends BaseRequestContext
     path: '/graphql',
     graphiql: false,
     allowBatchedQueries: false,
+    graphql: { parseOptions: { maxTokens: maxQueryTokens } },
     context: (request) => contextOf(request),
     errorFormatter: (
       execution: ExecutionResult & { errors: readonly GraphQLError[] },
