@@ -117,6 +117,14 @@ describe('register', () => {
     expect(await count('SELECT count(*) AS n FROM users')).toBe(before);
   });
 
+  it('lets exactly one of two concurrent registrations of an email win', async () => {
+    const input = { email: 'race@example.com', password: 'Correct-Horse-9' };
+    const results = await Promise.all([call(registerMutation, { input }), call(registerMutation, { input })]);
+    expect(results.filter((r) => r.errors === undefined)).toHaveLength(1);
+    expect(results.filter((r) => r.errors?.[0]?.extensions?.['code'] === 'ALREADY_EXISTS')).toHaveLength(1);
+    expect(await count('SELECT count(*) AS n FROM users WHERE email = $1', ['race@example.com'])).toBe(1);
+  });
+
   it('refuses malformed emails and weak passwords with BAD_USER_INPUT, storing nothing', async () => {
     const before = await count('SELECT count(*) AS n FROM users');
     for (const email of [
