@@ -102,6 +102,12 @@ export interface SubscriptionRequest {
   readonly identity: Identity;
   /** Logged with every fetch of this subscription; generated when absent. */
   readonly requestId?: string | undefined;
+  /**
+   * Called (once, asynchronously) when this subscriber is dropped for falling behind, at the moment
+   * it happens: a consumer stuck on a full socket would only see the error on its next `next()`,
+   * which may never come. The server closes the socket here.
+   */
+  readonly onSlowConsumer?: ((error: GraphQLError) => void) | undefined;
 }
 
 export interface SubscriptionExecutorStats {
@@ -548,7 +554,15 @@ export function createSubscriptionExecutor(options: SubscriptionExecutorOptions)
     const joined = group;
     const channel: SubscriberChannel<ExecutionResult> = new SubscriberChannel<ExecutionResult>({
       capacity: limits.maxQueuedEventsPerSubscriber,
-      onOverflow: (queued) => joined.overflow(queued, limits.maxQueuedEventsPerSubscriber),
+      onOverflow: (queued) => {
+        const decision = joined.overflow(queued, limits.maxQueuedEventsPerSubscriber);
+        const onSlowConsumer = request.onSlowConsumer;
+        if (decision.kind === 'fail' && onSlowConsumer && isSlowConsumerError(decision.error)) {
+          const error = decision.error;
+          queueMicrotask(() => onSlowConsumer(error));
+        }
+        return decision;
+      },
       onClose: () => joined.remove(channel),
     });
     joined.add(channel);

@@ -8,6 +8,7 @@
 import {
   GraphQLError,
   Kind,
+  buildASTSchema,
   OperationTypeNode,
   parse,
   print,
@@ -43,7 +44,11 @@ export interface SubscriptionPlan {
 }
 
 export interface SubscriptionPlanner {
-  /** The API schema (what clients validate against), as graphql-js. */
+  /**
+   * The API schema (what clients validate against), built by *our* copy of graphql-js: federation
+   * packages are CommonJS, and a runner that loads graphql's ESM build for our code (vitest) would
+   * otherwise hand graphql-js a schema "from another module or realm".
+   */
   readonly apiSchema: GraphQLSchema;
   /** The supergraph schema, as graphql-js (used by the plan executor for type conditions). */
   readonly supergraphSchema: GraphQLSchema;
@@ -117,7 +122,9 @@ export function createSubscriptionPlanner(
 ): SubscriptionPlanner {
   const supergraph = Supergraph.build(supergraphSdl);
   const apiSchemaInternal = supergraph.apiSchema();
-  const apiSchema = apiSchemaInternal.toGraphQLJSSchema();
+  const apiSchema = buildASTSchema(apiSchemaInternal.toAST());
+  // The gateway's executor and buildOperationContext run in the federation packages' realm.
+  const apiSchemaForGateway = apiSchemaInternal.toGraphQLJSSchema();
   const supergraphSchema = supergraph.schema.toGraphQLJSSchema();
   const planner = new QueryPlanner(supergraph);
   const cache = new Map<string, SubscriptionPlan>();
@@ -133,7 +140,7 @@ export function createSubscriptionPlanner(
     }
     const name = definition.name?.value;
     const operationContext = buildOperationContext({
-      schema: apiSchema,
+      schema: apiSchemaForGateway,
       operationDocument: document,
       ...(name ? { operationName: name } : {}),
     });

@@ -19,6 +19,7 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
 import {
   GraphQLError,
   OperationTypeNode,
@@ -32,12 +33,13 @@ import {
   type GraphQLSchema,
   type ValidationRule,
 } from 'graphql';
+import type * as GraphQLModule from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { maskError, type Identity, type Logger } from '@graphex/runtime';
 import { apiError, errorCodeOf } from '@graphex/schema';
 import { SubscriptionCloseCode } from './close-codes.ts';
-import { isSlowConsumerError, type SubscriptionExecutor } from './executor.ts';
+import type { SubscriptionExecutor } from './executor.ts';
 import { resolveServerLimits, type SubscriptionServerLimits } from './limits.ts';
 
 export interface OperationRequest {
@@ -58,7 +60,10 @@ export interface SubscriptionServerOptions {
    * Turns the `connection_init` payload (and the upgrade request, for headers and address) into
    * an identity. Throw UNAUTHENTICATED (→ 4401) or FORBIDDEN (→ 4403) to refuse.
    */
-  readonly authenticate: (connectionParams: Readonly<Record<string, unknown>>, request: IncomingMessage) => Promise<Identity>;
+  readonly authenticate: (
+    connectionParams: Readonly<Record<string, unknown>>,
+    request: IncomingMessage,
+  ) => Promise<Identity>;
   readonly logger: Logger;
   readonly limits?: Partial<SubscriptionServerLimits>;
   /** Runs queries and mutations sent over the socket; without it they are refused (BAD_REQUEST). */
@@ -74,6 +79,30 @@ export interface SubscriptionServer {
   readonly connectionCount: number;
   /** Stops answering upgrades and closes every client socket (1001). */
   close(): Promise<void>;
+}
+
+/**
+ * graphql-ws recognises the errors `onSubscribe` returns with `instanceof GraphQLError` of the
+ * graphql copy *it* loaded: the CommonJS build under Node. Our modules get that same copy under
+ * Node, but not under a runner that loads graphql's ESM build for source files (vitest), so errors
+ * are handed over as instances of graphql-ws's copy.
+ */
+const { GraphQLError: GraphQLWsError } = createRequire(import.meta.url)('graphql') as typeof GraphQLModule;
+
+/** Typed loosely on purpose: both copies have the same TypeScript type, not the same prototype. */
+const GraphQLWsErrorClass: abstract new (...args: never[]) => object = GraphQLWsError;
+
+function forGraphqlWs(errors: readonly GraphQLError[]): GraphQLError[] {
+  return errors.map((e: GraphQLError) =>
+    Object.getPrototypeOf(e) === GraphQLWsErrorClass.prototype || e instanceof GraphQLWsErrorClass
+      ? e
+      : new GraphQLWsError(e.message, {
+          ...(e.nodes ? { nodes: e.nodes } : {}),
+          ...(e.path ? { path: e.path } : {}),
+          ...(e.originalError ? { originalError: e.originalError } : {}),
+          extensions: e.extensions,
+        }),
+  );
 }
 
 /** Extension keys that describe our internals and never reach clients. */
@@ -125,7 +154,8 @@ export function attachSubscriptionServer(
   const formatError = options.formatError ?? defaultSubscriptionErrorFormatter(logger);
   const rules = [...specifiedRules, ...(options.validationRules ?? [])];
   const identities = new WeakMap<WebSocket, Identity>();
-  const formatAll = (errors: readonly GraphQLError[]): GraphQLFormattedError[] => errors.map((e) => formatError(e.toJSON(), e));
+  const formatAll = (errors: readonly GraphQLError[]): GraphQLFormattedError[] =>
+    errors.map((e) => formatError(e.toJSON(), e));
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes });
 
@@ -137,27 +167,6 @@ export function attachSubscriptionServer(
     const timer = setTimeout(() => socket.terminate(), limits.slowConsumerCloseGraceMs);
     timer.unref();
     socket.once('close', () => clearTimeout(timer));
-  }
-
-  /** Passes results through; turns the executor's slow-consumer error into a socket close. */
-  function guardSlowConsumer(
-    inner: AsyncGenerator<ExecutionResult, undefined, undefined>,
-    socket: WebSocket,
-  ): AsyncGenerator<ExecutionResult, undefined, undefined> {
-    const guarded: AsyncGenerator<ExecutionResult, undefined, undefined> = {
-      next: () =>
-        inner.next().catch((error: unknown) => {
-          if (isSlowConsumerError(error)) closeSlowConsumer(socket);
-          throw error;
-        }),
-      return: () => inner.return(undefined),
-      throw: (error: unknown) => inner.throw(error),
-      [Symbol.asyncIterator]: () => guarded,
-      [Symbol.asyncDispose]: async () => {
-        await inner.return(undefined);
-      },
-    };
-    return guarded;
   }
 
   const graphqlWs = useServer<Record<string, unknown>>(
@@ -187,40 +196,47 @@ export function attachSubscriptionServer(
       onSubscribe: (ctx, _id, payload) => {
         const { socket } = ctx.extra;
         const identity = identities.get(socket);
-        if (!identity) return [apiError('UNAUTHENTICATED', 'Connection is not initialised.')];
+        if (!identity) return forGraphqlWs([apiError('UNAUTHENTICATED', 'Connection is not initialised.')]);
         // graphql-ws registers the new operation before this hook: the count includes it.
         if (Object.keys(ctx.subscriptions).length > limits.maxSubscriptionsPerConnection) {
-          return [
-            apiError('LIMIT_EXCEEDED', `At most ${limits.maxSubscriptionsPerConnection} operations per connection.`),
-          ];
+          return forGraphqlWs([
+            apiError(
+              'LIMIT_EXCEEDED',
+              `At most ${limits.maxSubscriptionsPerConnection} operations per connection.`,
+            ),
+          ]);
         }
         let document: DocumentNode;
         try {
           document = parse(payload.query);
         } catch (error) {
-          return [apiError('GRAPHQL_PARSE_FAILED', toGraphQLError(error).message)];
+          return forGraphqlWs([apiError('GRAPHQL_PARSE_FAILED', toGraphQLError(error).message)]);
         }
         const validationErrors = validate(schema, document, rules);
         if (validationErrors.length > 0) {
-          return validationErrors.map(
-            (e) =>
-              new GraphQLError(e.message, {
-                ...(e.nodes ? { nodes: e.nodes } : {}),
-                extensions: { ...e.extensions, code: 'GRAPHQL_VALIDATION_FAILED' },
-              }),
+          return forGraphqlWs(
+            validationErrors.map(
+              (e) =>
+                new GraphQLError(e.message, {
+                  ...(e.nodes ? { nodes: e.nodes } : {}),
+                  extensions: { ...e.extensions, code: 'GRAPHQL_VALIDATION_FAILED' },
+                }),
+            ),
           );
         }
         const operation = getOperationAST(document, payload.operationName);
         if (!operation) {
-          return [apiError('OPERATION_RESOLUTION_FAILURE', 'Unable to identify the operation to run.')];
+          return forGraphqlWs([
+            apiError('OPERATION_RESOLUTION_FAILURE', 'Unable to identify the operation to run.'),
+          ]);
         }
         if (operation.operation !== OperationTypeNode.SUBSCRIPTION && !options.executeOperation) {
-          return [
+          return forGraphqlWs([
             apiError(
               'BAD_REQUEST',
               'Only subscriptions are served over WebSocket; send queries and mutations with HTTP POST /graphql.',
             ),
-          ];
+          ]);
         }
         const contextValue: OperationContextValue = { identity, requestId: randomUUID(), socket };
         return {
@@ -233,14 +249,14 @@ export function attachSubscriptionServer(
       },
       subscribe: (args) => {
         const context = args.contextValue as OperationContextValue;
-        const inner = options.executor.subscribe({
+        return options.executor.subscribe({
           document: args.document,
           operationName: args.operationName,
           variables: args.variableValues ?? {},
           identity: context.identity,
           requestId: context.requestId,
+          onSlowConsumer: () => closeSlowConsumer(context.socket),
         });
-        return guardSlowConsumer(inner, context.socket);
       },
       execute: async (args) => {
         const context = args.contextValue as OperationContextValue;
