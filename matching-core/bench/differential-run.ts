@@ -8,7 +8,8 @@ import { MatchingEngine } from '../src/engine.ts';
 import { stateHash } from '../src/state.ts';
 import { benchGenerator, richGenerator } from './stream.ts';
 
-const json = (value: unknown): string => JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
+const json = (value: unknown): string =>
+  JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
 
 export interface DifferentialOptions {
   readonly seed: number;
@@ -45,7 +46,9 @@ export function runDifferential(options: DifferentialOptions): DifferentialRepor
     const b = reference.execute(command);
     const ja = json(a);
     if (ja !== json(b)) {
-      throw new DivergenceError(`seq ${command.seq} ${json(command)}\nfast:      ${ja}\nreference: ${json(b)}`);
+      throw new DivergenceError(
+        `seq ${command.seq} ${json(command)}\nfast:      ${ja}\nreference: ${json(b)}`,
+      );
     }
     generator.observe(a.events);
     events += a.events.length;

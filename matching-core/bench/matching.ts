@@ -65,7 +65,8 @@ for (let i = 0; i < COMMANDS; i += 1) {
 const expectedHash = stateHash(generatorEngine);
 const openAtEnd = generatorEngine.orders.size;
 const levelsAtEnd =
-  generatorEngine.markets.get(1)!.book.levels(0, 1e9).length + generatorEngine.markets.get(1)!.book.levels(1, 1e9).length;
+  generatorEngine.markets.get(1)!.book.levels(0, 1e9).length +
+  generatorEngine.markets.get(1)!.book.levels(1, 1e9).length;
 const pct = (n: number): string => ((100 * n) / COMMANDS).toFixed(1);
 log(
   `stream: seed=${SEED} commands=${fmt(COMMANDS)} mix: limit_gtc=${pct(mix.limit)}% ioc=${pct(mix.ioc)}% cancel=${pct(mix.cancel)}% ` +
@@ -96,8 +97,11 @@ let eventsTotal = 0;
   const end = now();
   sampleHeap();
   opsPerSecond = COMMANDS / seconds(start, end);
-  if (stateHash(engine) !== expectedHash) throw new Error('bench: in-memory run diverged from the generator run');
-  log(`core in-memory: ${fmt(opsPerSecond)} ops/s (${seconds(start, end).toFixed(2)} s, ${fmt(eventsTotal)} events, risk + fees + events included)`);
+  if (stateHash(engine) !== expectedHash)
+    throw new Error('bench: in-memory run diverged from the generator run');
+  log(
+    `core in-memory: ${fmt(opsPerSecond)} ops/s (${seconds(start, end).toFixed(2)} s, ${fmt(eventsTotal)} events, risk + fees + events included)`,
+  );
 }
 
 // ------------------------------------------------------------------------------------------
@@ -138,7 +142,14 @@ let peerOpsPerSecond: number;
   const toPeer = (c: Command): PeerOp => {
     switch (c.type) {
       case 'PlaceOrder':
-        return { op: 0, side: c.side === 'BUY' ? 'buy' : 'sell', id: String(c.seq), size: c.quantityLots!, price: c.priceTicks!, tif: c.timeInForce === 'IOC' ? 'IOC' : 'GTC' };
+        return {
+          op: 0,
+          side: c.side === 'BUY' ? 'buy' : 'sell',
+          id: String(c.seq),
+          size: c.quantityLots!,
+          price: c.priceTicks!,
+          tif: c.timeInForce === 'IOC' ? 'IOC' : 'GTC',
+        };
       case 'CancelOrder':
         return { op: 1, id: String(c.orderId) };
       case 'AmendOrder':
@@ -153,7 +164,14 @@ let peerOpsPerSecond: number;
     const start = now();
     for (let i = 0; i < count; i += 1) {
       const o = peerStream[i]!;
-      if (o.op === 0) book.limit({ side: o.side as never, id: o.id, size: o.size, price: o.price, timeInForce: o.tif as never });
+      if (o.op === 0)
+        book.limit({
+          side: o.side as never,
+          id: o.id,
+          size: o.size,
+          price: o.price,
+          timeInForce: o.tif as never,
+        });
       else if (o.op === 1) book.cancel(o.id);
       else book.modify(o.id, { price: o.price });
     }
@@ -163,14 +181,16 @@ let peerOpsPerSecond: number;
   const elapsed = runPeer(COMMANDS);
   sampleHeap();
   peerOpsPerSecond = COMMANDS / elapsed;
-  log(`peer nodejs-order-book: ${fmt(peerOpsPerSecond)} ops/s (${elapsed.toFixed(2)} s, book only: no balances, fees or events)`);
+  log(
+    `peer nodejs-order-book: ${fmt(peerOpsPerSecond)} ops/s (${elapsed.toFixed(2)} s, book only: no balances, fees or events)`,
+  );
 }
 
 // ------------------------------------------------------------------------------------------
 // 4. Latency per command (separate pass: the timer itself costs tens of ns).
-let p50 = 0;
-let p99 = 0;
-let p999 = 0;
+let p50: number;
+let p99: number;
+let p999: number;
 {
   const engine = freshEngine();
   const samples = new Float64Array(COMMANDS);
@@ -205,12 +225,17 @@ let p999 = 0;
   const { engine, report } = recover(dataDir);
   const elapsed = seconds(start, now());
   sampleHeap();
-  if (stateHash(engine) !== expectedHash) throw new Error('bench: recovered state differs from the live state');
-  log(`recovery: ${fmt(report.replayedCommands)} commands replayed in ${elapsed.toFixed(2)} s = ${fmt(report.replayedCommands / elapsed)} commands/s (hash verified)`);
+  if (stateHash(engine) !== expectedHash)
+    throw new Error('bench: recovered state differs from the live state');
+  log(
+    `recovery: ${fmt(report.replayedCommands)} commands replayed in ${elapsed.toFixed(2)} s = ${fmt(report.replayedCommands / elapsed)} commands/s (hash verified)`,
+  );
   rmSync(dataDir, { recursive: true, force: true });
 }
 
-log(`peak heap: ${(peakHeapBytes / 2 ** 20).toFixed(0)} MiB (includes the pre-generated ${fmt(COMMANDS)}-command stream)`);
+log(
+  `peak heap: ${(peakHeapBytes / 2 ** 20).toFixed(0)} MiB (includes the pre-generated ${fmt(COMMANDS)}-command stream)`,
+);
 log(
   `bench:matching ops_per_s=${Math.round(opsPerSecond)} journaled_ops_per_s=${Math.round(journaledOpsPerSecond)} ` +
     `peer_ops_per_s=${Math.round(peerOpsPerSecond)} ratio=${(opsPerSecond / peerOpsPerSecond).toFixed(2)} ` +

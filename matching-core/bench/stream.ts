@@ -6,7 +6,13 @@
  * the events of the engine it drives (`observe`), so targets are realistic (mostly open orders).
  */
 import type { Command, CommandInput, CoreEvent, PlaceOrderInput } from '@graphex/schema';
-import { AssetIds, MarketIds, TestSequencer, limitOrder, referenceSetupCommands } from '../src/reference-setup.ts';
+import {
+  AssetIds,
+  MarketIds,
+  TestSequencer,
+  limitOrder,
+  referenceSetupCommands,
+} from '../src/reference-setup.ts';
 
 /** mulberry32: tiny, fast, seedable. */
 export class Rng {
@@ -77,7 +83,13 @@ function observeInto(open: OpenOrders, events: readonly CoreEvent[]): void {
   for (const event of events) {
     if (event.type === 'OrderAccepted') {
       if (event.quantityLots !== null) {
-        open.add({ orderId: event.orderId, userId: event.userId, marketId: event.marketId, side: event.side, quantityLots: event.quantityLots });
+        open.add({
+          orderId: event.orderId,
+          userId: event.userId,
+          marketId: event.marketId,
+          side: event.side,
+          quantityLots: event.quantityLots,
+        });
       }
     } else if (event.type === 'OrderDone') open.remove(event.orderId);
     else if (event.type === 'OrderAmended') {
@@ -116,8 +128,12 @@ export function benchGenerator(seed: number, users = 1_000, targetOpenOrders = 1
     setup(): Command[] {
       const commands: Command[] = referenceSetupCommands.map((c) => sequencer.stamp(c));
       for (let userId = 1; userId <= users; userId += 1) {
-        commands.push(sequencer.stamp({ type: 'Deposit', userId, assetId: AssetIds.USDT, amountUnits: 10n ** 15n }));
-        commands.push(sequencer.stamp({ type: 'Deposit', userId, assetId: AssetIds.BTC, amountUnits: 10n ** 12n }));
+        commands.push(
+          sequencer.stamp({ type: 'Deposit', userId, assetId: AssetIds.USDT, amountUnits: 10n ** 15n }),
+        );
+        commands.push(
+          sequencer.stamp({ type: 'Deposit', userId, assetId: AssetIds.BTC, amountUnits: 10n ** 12n }),
+        );
       }
       return commands;
     },
@@ -141,8 +157,16 @@ export function benchGenerator(seed: number, users = 1_000, targetOpenOrders = 1
       } else {
         const target = rng.pick(open.list);
         // Move within its own side; ~2 % cross the spread and trade.
-        const price = rng.chance(0.02) ? restingPrice(target.side === 'BUY' ? 'SELL' : 'BUY') : restingPrice(target.side);
-        input = { type: 'AmendOrder', userId: target.userId, orderId: target.orderId, priceTicks: price, quantityLots: null };
+        const price = rng.chance(0.02)
+          ? restingPrice(target.side === 'BUY' ? 'SELL' : 'BUY')
+          : restingPrice(target.side);
+        input = {
+          type: 'AmendOrder',
+          userId: target.userId,
+          orderId: target.orderId,
+          priceTicks: price,
+          quantityLots: null,
+        };
       }
       return sequencer.stamp(input);
     },
@@ -237,7 +261,14 @@ export function richGenerator(seed: number, users = 50): StreamGenerator {
       });
     } else {
       // Invalid on purpose: zero quantity, or a market order with a price.
-      input = limitOrder(userId, m.id, side, price, rng.chance(0.5) ? 0 : qty, rng.chance(0.5) ? { orderType: 'MARKET', timeInForce: 'IOC' } : {});
+      input = limitOrder(
+        userId,
+        m.id,
+        side,
+        price,
+        rng.chance(0.5) ? 0 : qty,
+        rng.chance(0.5) ? { orderType: 'MARKET', timeInForce: 'IOC' } : {},
+      );
     }
     if (input.clientOrderId !== null) {
       recentClientIds.push({ userId, input });
@@ -250,7 +281,10 @@ export function richGenerator(seed: number, users = 50): StreamGenerator {
     setup(): Command[] {
       const commands: Command[] = referenceSetupCommands.map((c) => sequencer.stamp(c));
       for (let userId = 1; userId <= users; userId += 1) {
-        for (const assetId of assets) commands.push(sequencer.stamp({ type: 'Deposit', userId, assetId, amountUnits: bigAmount(assetId) * 10n }));
+        for (const assetId of assets)
+          commands.push(
+            sequencer.stamp({ type: 'Deposit', userId, assetId, amountUnits: bigAmount(assetId) * 10n }),
+          );
       }
       return commands;
     },
@@ -273,16 +307,27 @@ export function richGenerator(seed: number, users = 50): StreamGenerator {
           userId: rng.chance(0.02) ? t.userId + 1 : t.userId,
           orderId: t.orderId,
           priceTicks: priceChange ? m.mid + rng.int(-m.range, m.range) : null,
-          quantityLots: priceChange && rng.chance(0.5) ? null : Math.max(1, t.quantityLots + rng.int(-20, 10)),
+          quantityLots:
+            priceChange && rng.chance(0.5) ? null : Math.max(1, t.quantityLots + rng.int(-20, 10)),
         };
       } else if (roll < 0.68) {
         const t = rng.pick(open.list);
-        input = { type: 'CancelOrder', userId: t.userId, orderId: rng.chance(0.03) ? t.orderId + 1 : t.orderId };
+        input = {
+          type: 'CancelOrder',
+          userId: t.userId,
+          orderId: rng.chance(0.03) ? t.orderId + 1 : t.orderId,
+        };
       } else if (roll < 0.71 && recentClientIds.length > 0) {
         const retry = rng.pick(recentClientIds);
-        input = rng.chance(0.5) ? retry.input : { ...retry.input, quantityLots: (retry.input.quantityLots ?? 1) + 1 };
+        input = rng.chance(0.5)
+          ? retry.input
+          : { ...retry.input, quantityLots: (retry.input.quantityLots ?? 1) + 1 };
       } else if (roll < 0.72) {
-        input = { type: 'CancelAll', userId: rng.int(1, users), marketId: rng.chance(0.5) ? rng.pick(markets).id : null };
+        input = {
+          type: 'CancelAll',
+          userId: rng.int(1, users),
+          marketId: rng.chance(0.5) ? rng.pick(markets).id : null,
+        };
       } else if (roll < 0.76) {
         const assetId = rng.pick(assets);
         input = { type: 'Deposit', userId: rng.int(1, users), assetId, amountUnits: bigAmount(assetId) };
@@ -290,14 +335,25 @@ export function richGenerator(seed: number, users = 50): StreamGenerator {
         const assetId = rng.pick(assets);
         const withdrawalId = nextWithdrawalId++;
         withdrawals.push(withdrawalId);
-        input = { type: 'WithdrawHold', userId: rng.int(1, users), assetId, withdrawalId, amountUnits: bigAmount(assetId) / 4n };
+        input = {
+          type: 'WithdrawHold',
+          userId: rng.int(1, users),
+          assetId,
+          withdrawalId,
+          amountUnits: bigAmount(assetId) / 4n,
+        };
       } else if (roll < 0.82 && withdrawals.length > 0) {
         const withdrawalId = withdrawals.splice(rng.int(0, withdrawals.length - 1), 1)[0]!;
         input = { type: rng.chance(0.5) ? 'WithdrawSettle' : 'WithdrawRelease', withdrawalId };
       } else if (roll < 0.84) {
         const assetId = rng.pick(assets);
         const amount = bigAmount(assetId) / 10n;
-        input = { type: 'AdminAdjust', userId: rng.int(1, users), assetId, amountUnits: rng.chance(0.5) ? amount : -amount };
+        input = {
+          type: 'AdminAdjust',
+          userId: rng.int(1, users),
+          assetId,
+          amountUnits: rng.chance(0.5) ? amount : -amount,
+        };
       } else if (roll < 0.842) {
         const m = rng.pick(markets).id;
         input = { type: 'HaltMarket', marketId: m }; // halting a halted market is refused (tested)

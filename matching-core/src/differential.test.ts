@@ -10,7 +10,13 @@ describe('differential: fast book vs reference book', () => {
   }, 120_000);
 
   it('50,000 commands of the benchmark mix (deep book, ~750 levels)', () => {
-    const report = runDifferential({ seed: 7, commands: 50_000, stream: 'bench', hashEvery: 10_000, invariantCheckInterval: 10_000 });
+    const report = runDifferential({
+      seed: 7,
+      commands: 50_000,
+      stream: 'bench',
+      hashEvery: 10_000,
+      invariantCheckInterval: 10_000,
+    });
     expect(report.trades).toBeGreaterThan(100);
   }, 120_000);
 });

@@ -63,7 +63,8 @@ export class DurableCore {
     const engine = this.engine;
     const stampTime = Math.max(timeMs, engine.lastTimeMs);
     const commands: Command[] = [];
-    for (let i = 0; i < inputs.length; i += 1) commands.push({ ...inputs[i]!, seq: engine.lastSeq + 1 + i, timeMs: stampTime } as Command);
+    for (let i = 0; i < inputs.length; i += 1)
+      commands.push({ ...inputs[i]!, seq: engine.lastSeq + 1 + i, timeMs: stampTime } as Command);
     return this.executeSequenced(commands);
   }
 
@@ -76,7 +77,8 @@ export class DurableCore {
     const results: CommandResult[] = [];
     const events: CoreEvent[] = [];
     for (const command of commands) {
-      if (command.seq !== engine.lastSeq + 1) throw new Error(`out of sequence: ${command.seq} after ${engine.lastSeq}`);
+      if (command.seq !== engine.lastSeq + 1)
+        throw new Error(`out of sequence: ${command.seq} after ${engine.lastSeq}`);
       this.#journal.append(command);
       const out = engine.execute(command);
       results.push(out.result);

@@ -25,9 +25,19 @@ describe('limit orders and settlement', () => {
     expect(sell.status).toBe('OPEN');
     expect(h.locked(2, BTC)).toBe(3_000n);
     const buy = h.limit(1, M, 'BUY', P + 1, 5);
-    expect(buy).toMatchObject({ code: ResultCode.OK, status: 'PARTIALLY_FILLED', filledLots: 3, remainingLots: 2 });
+    expect(buy).toMatchObject({
+      code: ResultCode.OK,
+      status: 'PARTIALLY_FILLED',
+      filledLots: 3,
+      remainingLots: 2,
+    });
     const [trade] = h.eventsOf('Trade');
-    expect(trade).toMatchObject({ priceTicks: P, quantityLots: 3, baseUnits: 3_000n, quoteUnits: 1_500_000n });
+    expect(trade).toMatchObject({
+      priceTicks: P,
+      quantityLots: 3,
+      baseUnits: 3_000n,
+      quoteUnits: 1_500_000n,
+    });
     expect(trade!.takerFeeUnits).toBe(6n); // 0.2 % of 3,000 sat, in BTC (what the buyer receives)
     expect(trade!.makerFeeUnits).toBe(1_500n); // 0.1 % of 1.5 USDT, in USDT
     // Buyer: paid 1.5 USDT, holds exactly ceil(2 lots × 50,000.01 × 0.1) for the rest.
@@ -51,14 +61,20 @@ describe('limit orders and settlement', () => {
 
   it('rounds the quote amount down for both sides and the buy hold up (BTC-USDT: 0.1 unit per tick·lot)', () => {
     const h = funded();
-    h.limit(2, M, 'SELL', 1_000_001, 3); // 10,000.01 USDT × 0.00003 BTC = 0.3000003 USDT → 300,000.3 units
-    expect(h.limit(1, M, 'BUY', 1_000_001, 3, { timeInForce: 'IOC' }).code).toBe(ResultCode.BELOW_MIN_NOTIONAL);
-    h.limit(2, M, 'SELL', 1_000_001, 7);
-    const before = h.available(1, USDT);
-    h.limit(1, M, 'BUY', 1_000_001, 1, { timeInForce: 'IOC' }).code; // below min notional: refused
-    expect(h.available(1, USDT)).toBe(before);
-    // 10 lots at 1,000,001 ticks: exactly 1,000,001 units; 3 lots = 300,000.3 → 300,000 paid
-    h.limit(1, M, 'BUY', 1_000_001, 3, { timeInForce: 'IOC', priceTicks: 1_000_001 * 4 });
+    const price = 1_000_001; // 10,000.01 USDT: one lot is worth 100,000.1 micro-USDT
+    expect(h.limit(2, M, 'SELL', price, 9).code).toBe(ResultCode.BELOW_MIN_NOTIONAL); // 900,000.9 < 1 USDT
+    h.limit(2, M, 'SELL', price, 13); // 1,300,001.3 units
+    const buy = h.limit(1, M, 'BUY', price + 2, 13, { timeInForce: 'IOC' });
+    expect(buy.status).toBe('FILLED');
+    expect(h.eventsOf('OrderAccepted')[0]!.holdUnits).toBe(1_300_004n); // ceil(1,300,003.9) at the limit
+    const [trade] = h.eventsOf('Trade');
+    expect(trade!.quoteUnits).toBe(1_300_001n); // floor(1,300,001.3) at the maker price
+    expect(trade!.makerFeeUnits).toBe(1_301n); // ceil(1,300.0013)
+    expect(h.available(1, USDT)).toBe(USDT_1M - 1_300_001n); // the buyer pays exactly the floor…
+    expect(h.locked(1, USDT)).toBe(0n); // …and the unused hold is released
+    expect(h.available(2, USDT)).toBe(USDT_1M + 1_300_001n - 1_301n); // the seller receives the same floor
+    expect(h.engine.assets.get(USDT)!.feeRevenueUnits).toBe(1_301n);
+    h.engine.assertInvariants(); // conservation is exact
   });
 });
 
@@ -191,7 +207,13 @@ describe('stop orders', () => {
   it('stop-market sell triggers and runs as a market order', () => {
     const h = funded();
     h.limit(2, M, 'BUY', P - 20, 5);
-    h.limit(1, M, 'SELL', 0, 0, { orderType: 'STOP_MARKET', timeInForce: 'IOC', priceTicks: null, stopPriceTicks: P - 10, quantityLots: 3 });
+    h.limit(1, M, 'SELL', 0, 0, {
+      orderType: 'STOP_MARKET',
+      timeInForce: 'IOC',
+      priceTicks: null,
+      stopPriceTicks: P - 10,
+      quantityLots: 3,
+    });
     h.limit(3, M, 'SELL', P - 10, 3);
     h.limit(2, M, 'BUY', P - 10, 3); // last trade P-10 → trigger
     expect(h.eventsOf('Trade').map((t) => [t.priceTicks, t.quantityLots])).toEqual([
@@ -206,7 +228,10 @@ describe('amend', () => {
     const h = funded();
     const first = h.limit(2, M, 'SELL', P, 5).orderId!;
     const second = h.limit(3, M, 'SELL', P, 5).orderId!;
-    expect(h.run({ type: 'AmendOrder', userId: 2, orderId: first, priceTicks: null, quantityLots: 3 }).remainingLots).toBe(3);
+    expect(
+      h.run({ type: 'AmendOrder', userId: 2, orderId: first, priceTicks: null, quantityLots: 3 })
+        .remainingLots,
+    ).toBe(3);
     expect(h.locked(2, BTC)).toBe(3_000n);
     expect(h.eventsOf('OrderAmended')[0]!.requeued).toBe(false);
     h.limit(1, M, 'BUY', P, 3);
@@ -237,7 +262,9 @@ describe('market state and refusals', () => {
     const id = h.limit(1, M, 'BUY', P, 2).orderId!;
     expect(h.run({ type: 'HaltMarket', marketId: M }).code).toBe(ResultCode.OK);
     expect(h.limit(1, M, 'BUY', P, 2).code).toBe(ResultCode.MARKET_HALTED);
-    expect(h.run({ type: 'AmendOrder', userId: 1, orderId: id, priceTicks: P - 1, quantityLots: null }).code).toBe(ResultCode.MARKET_HALTED);
+    expect(
+      h.run({ type: 'AmendOrder', userId: 1, orderId: id, priceTicks: P - 1, quantityLots: null }).code,
+    ).toBe(ResultCode.MARKET_HALTED);
     expect(h.run({ type: 'CancelOrder', userId: 1, orderId: id }).status).toBe('CANCELLED');
     expect(h.run({ type: 'HaltMarket', marketId: M }).code).toBe(ResultCode.MARKET_STATE_UNCHANGED);
     expect(h.run({ type: 'ResumeMarket', marketId: M }).code).toBe(ResultCode.OK);
@@ -259,7 +286,9 @@ describe('market state and refusals', () => {
     const again = h.limit(1, M, 'BUY', P, 2, { clientOrderId: 'abc' });
     expect(again).toMatchObject({ code: ResultCode.OK_IDEMPOTENT_REPLAY, orderId: first.orderId });
     expect(h.lastEvents).toHaveLength(0);
-    expect(h.limit(1, M, 'BUY', P, 3, { clientOrderId: 'abc' }).code).toBe(ResultCode.DUPLICATE_CLIENT_ORDER_ID);
+    expect(h.limit(1, M, 'BUY', P, 3, { clientOrderId: 'abc' }).code).toBe(
+      ResultCode.DUPLICATE_CLIENT_ORDER_ID,
+    );
     expect(h.limit(2, M, 'BUY', P, 3, { clientOrderId: 'abc' }).code).toBe(ResultCode.OK); // per user
   });
   it('clientOrderId memory is bounded per user (FIFO)', () => {
@@ -299,9 +328,13 @@ describe('market state and refusals', () => {
 describe('wallet commands', () => {
   it('withdraw hold, settle and release; admin adjust never below zero', () => {
     const h = funded();
-    expect(h.run({ type: 'WithdrawHold', userId: 1, assetId: BTC, withdrawalId: 7, amountUnits: 100n }).code).toBe(0);
+    expect(
+      h.run({ type: 'WithdrawHold', userId: 1, assetId: BTC, withdrawalId: 7, amountUnits: 100n }).code,
+    ).toBe(0);
     expect(h.locked(1, BTC)).toBe(100n);
-    expect(h.run({ type: 'WithdrawHold', userId: 1, assetId: BTC, withdrawalId: 7, amountUnits: 1n }).code).toBe(ResultCode.WITHDRAWAL_EXISTS);
+    expect(
+      h.run({ type: 'WithdrawHold', userId: 1, assetId: BTC, withdrawalId: 7, amountUnits: 1n }).code,
+    ).toBe(ResultCode.WITHDRAWAL_EXISTS);
     expect(h.run({ type: 'WithdrawSettle', withdrawalId: 7 }).code).toBe(0);
     expect(h.locked(1, BTC)).toBe(0n);
     expect(h.available(1, BTC)).toBe(BTC_10 - 100n);
@@ -309,8 +342,12 @@ describe('wallet commands', () => {
     h.run({ type: 'WithdrawRelease', withdrawalId: 8 });
     expect(h.available(1, BTC)).toBe(BTC_10 - 100n);
     expect(h.run({ type: 'WithdrawSettle', withdrawalId: 8 }).code).toBe(ResultCode.WITHDRAWAL_NOT_FOUND);
-    expect(h.run({ type: 'WithdrawHold', userId: 1, assetId: BTC, withdrawalId: 9, amountUnits: BTC_10 }).code).toBe(ResultCode.INSUFFICIENT_FUNDS);
-    expect(h.run({ type: 'AdminAdjust', userId: 1, assetId: BTC, amountUnits: -BTC_10 }).code).toBe(ResultCode.INSUFFICIENT_FUNDS);
+    expect(
+      h.run({ type: 'WithdrawHold', userId: 1, assetId: BTC, withdrawalId: 9, amountUnits: BTC_10 }).code,
+    ).toBe(ResultCode.INSUFFICIENT_FUNDS);
+    expect(h.run({ type: 'AdminAdjust', userId: 1, assetId: BTC, amountUnits: -BTC_10 }).code).toBe(
+      ResultCode.INSUFFICIENT_FUNDS,
+    );
     expect(h.run({ type: 'AdminAdjust', userId: 1, assetId: BTC, amountUnits: -100n }).code).toBe(0);
     expect(h.engine.assets.get(BTC)!.adjustedUnits).toBe(-100n);
   });
@@ -328,13 +365,23 @@ describe('events', () => {
     const seqs = h.allEvents.map((e) => e.eventSeq);
     expect(seqs).toEqual(seqs.map((_, i) => i + 1));
     for (const marketId of [M, MarketIds.ETH_USDT]) {
-      const bookSeqs = h.eventsOf('BookLevelChanged', h.allEvents).filter((e) => e.marketId === marketId).map((e) => e.bookSeq);
+      const bookSeqs = h
+        .eventsOf('BookLevelChanged', h.allEvents)
+        .filter((e) => e.marketId === marketId)
+        .map((e) => e.bookSeq);
       expect(bookSeqs).toEqual(bookSeqs.map((_, i) => i + 1));
     }
   });
   it('out-of-sequence commands are refused without a state change', () => {
     const h = funded();
-    const r = h.engine.execute({ type: 'Deposit', userId: 1, assetId: BTC, amountUnits: 1n, seq: h.engine.lastSeq + 5, timeMs: 0 });
+    const r = h.engine.execute({
+      type: 'Deposit',
+      userId: 1,
+      assetId: BTC,
+      amountUnits: 1n,
+      seq: h.engine.lastSeq + 5,
+      timeMs: 0,
+    });
     expect(r.result.code).toBe(ResultCode.OUT_OF_SEQUENCE);
   });
 });

@@ -144,7 +144,12 @@ export class MarketState {
     this.marketId = config.marketId;
     this.baseAssetId = config.baseAssetId;
     this.quoteAssetId = config.quoteAssetId;
-    this.math = new MarketMath(config.tickSizeQuoteUnits, config.lotSizeBaseUnits, baseDecimals, config.minNotionalQuoteUnits);
+    this.math = new MarketMath(
+      config.tickSizeQuoteUnits,
+      config.lotSizeBaseUnits,
+      baseDecimals,
+      config.minNotionalQuoteUnits,
+    );
     this.makerFeePpm = BigInt(config.makerFeePpm);
     this.takerFeePpm = BigInt(config.takerFeePpm);
     this.book = book;
@@ -334,7 +339,14 @@ export class MatchingEngine {
   }
 
   #orderResult(order: Order): CommandResult {
-    return { seq: this.#seq, code: RC.OK, orderId: order.id, status: order.status, filledLots: order.filledLots, remainingLots: order.remainingLots };
+    return {
+      seq: this.#seq,
+      code: RC.OK,
+      orderId: order.id,
+      status: order.status,
+      filledLots: order.filledLots,
+      remainingLots: order.remainingLots,
+    };
   }
 
   #touch(user: UserState, assetId: number): void {
@@ -443,7 +455,11 @@ export class MatchingEngine {
     const hold = order.holdUnits;
     if (hold === 0n) return;
     order.holdUnits = 0n;
-    this.#release(order.owner as UserState, order.side === BUY ? market.quoteAssetId : market.baseAssetId, hold);
+    this.#release(
+      order.owner as UserState,
+      order.side === BUY ? market.quoteAssetId : market.baseAssetId,
+      hold,
+    );
   }
 
   /** Exactly what a resting (or pending stop-limit) order can still spend. */
@@ -471,21 +487,29 @@ export class MatchingEngine {
     if (!isSafeId(c.assetId) || c.assetId > MAX_ASSET_ID || typeof c.symbol !== 'string' || !c.symbol) {
       return this.#result(c.seq, RC.INVALID_COMMAND, null);
     }
-    if (!Number.isInteger(c.decimals) || c.decimals < 0 || c.decimals > 30) return this.#result(c.seq, RC.INVALID_COMMAND, null);
+    if (!Number.isInteger(c.decimals) || c.decimals < 0 || c.decimals > 30)
+      return this.#result(c.seq, RC.INVALID_COMMAND, null);
     if (this.assets.has(c.assetId)) return this.#result(c.seq, RC.ASSET_EXISTS, null);
     this.assets.set(c.assetId, new AssetState(c.assetId, c.symbol, c.decimals));
     for (const user of this.users.values()) {
       user.availableUnits[c.assetId] = 0n;
       user.lockedUnits[c.assetId] = 0n;
     }
-    this.#events.push({ ...this.#stamp(), type: 'AssetAdded', assetId: c.assetId, symbol: c.symbol, decimals: c.decimals });
+    this.#events.push({
+      ...this.#stamp(),
+      type: 'AssetAdded',
+      assetId: c.assetId,
+      symbol: c.symbol,
+      decimals: c.decimals,
+    });
     return this.#result(c.seq, RC.OK, null);
   }
 
   #addMarket(c: Stamp & AddMarketInput): CommandResult {
     const base = this.assets.get(c.baseAssetId);
     const quote = this.assets.get(c.quoteAssetId);
-    if (base === undefined || quote === undefined || base === quote) return this.#result(c.seq, RC.UNKNOWN_ASSET, null);
+    if (base === undefined || quote === undefined || base === quote)
+      return this.#result(c.seq, RC.UNKNOWN_ASSET, null);
     const valid =
       isSafeId(c.marketId) &&
       typeof c.symbol === 'string' &&
@@ -539,11 +563,20 @@ export class MatchingEngine {
     amountUnits: bigint,
     withdrawalId: number | null,
   ): void {
-    this.#events.push({ ...this.#stamp(), type: 'FundsMoved', kind, userId, assetId, amountUnits, withdrawalId });
+    this.#events.push({
+      ...this.#stamp(),
+      type: 'FundsMoved',
+      kind,
+      userId,
+      assetId,
+      amountUnits,
+      withdrawalId,
+    });
   }
 
   #deposit(c: Stamp & DepositInput): CommandResult {
-    if (!isSafeId(c.userId) || typeof c.amountUnits !== 'bigint' || c.amountUnits <= 0n) return this.#result(c.seq, RC.INVALID_COMMAND, null);
+    if (!isSafeId(c.userId) || typeof c.amountUnits !== 'bigint' || c.amountUnits <= 0n)
+      return this.#result(c.seq, RC.INVALID_COMMAND, null);
     const asset = this.assets.get(c.assetId);
     if (asset === undefined) return this.#result(c.seq, RC.UNKNOWN_ASSET, null);
     const user = this.#user(c.userId);
@@ -555,15 +588,26 @@ export class MatchingEngine {
   }
 
   #withdrawHold(c: Stamp & WithdrawHoldInput): CommandResult {
-    if (!isSafeId(c.userId) || !isSafeId(c.withdrawalId) || typeof c.amountUnits !== 'bigint' || c.amountUnits <= 0n) {
+    if (
+      !isSafeId(c.userId) ||
+      !isSafeId(c.withdrawalId) ||
+      typeof c.amountUnits !== 'bigint' ||
+      c.amountUnits <= 0n
+    ) {
       return this.#result(c.seq, RC.INVALID_COMMAND, null);
     }
     if (!this.assets.has(c.assetId)) return this.#result(c.seq, RC.UNKNOWN_ASSET, null);
     if (this.withdrawals.has(c.withdrawalId)) return this.#result(c.seq, RC.WITHDRAWAL_EXISTS, null);
     const user = this.#user(c.userId);
-    if (user.availableUnits[c.assetId]! < c.amountUnits) return this.#result(c.seq, RC.INSUFFICIENT_FUNDS, null);
+    if (user.availableUnits[c.assetId]! < c.amountUnits)
+      return this.#result(c.seq, RC.INSUFFICIENT_FUNDS, null);
     this.#hold(user, c.assetId, c.amountUnits);
-    this.withdrawals.set(c.withdrawalId, { withdrawalId: c.withdrawalId, userId: c.userId, assetId: c.assetId, amountUnits: c.amountUnits });
+    this.withdrawals.set(c.withdrawalId, {
+      withdrawalId: c.withdrawalId,
+      userId: c.userId,
+      assetId: c.assetId,
+      amountUnits: c.amountUnits,
+    });
     this.#fundsMoved('WITHDRAW_HOLD', c.userId, c.assetId, c.amountUnits, c.withdrawalId);
     return this.#result(c.seq, RC.OK, null);
   }
@@ -592,7 +636,8 @@ export class MatchingEngine {
   }
 
   #adminAdjust(c: Stamp & AdminAdjustInput): CommandResult {
-    if (!isSafeId(c.userId) || typeof c.amountUnits !== 'bigint' || c.amountUnits === 0n) return this.#result(c.seq, RC.INVALID_COMMAND, null);
+    if (!isSafeId(c.userId) || typeof c.amountUnits !== 'bigint' || c.amountUnits === 0n)
+      return this.#result(c.seq, RC.INVALID_COMMAND, null);
     const asset = this.assets.get(c.assetId);
     if (asset === undefined) return this.#result(c.seq, RC.UNKNOWN_ASSET, null);
     const user = this.#user(c.userId);
@@ -628,8 +673,12 @@ export class MatchingEngine {
     if (c.side !== 'BUY' && c.side !== 'SELL') return false;
     if (c.timeInForce !== 'GTC' && c.timeInForce !== 'IOC' && c.timeInForce !== 'FOK') return false;
     const stp = c.selfTradePrevention;
-    if (stp !== 'NONE' && stp !== 'EXPIRE_TAKER' && stp !== 'EXPIRE_MAKER' && stp !== 'EXPIRE_BOTH') return false;
-    if (c.clientOrderId !== null && (typeof c.clientOrderId !== 'string' || c.clientOrderId.length === 0 || c.clientOrderId.length > 64)) {
+    if (stp !== 'NONE' && stp !== 'EXPIRE_TAKER' && stp !== 'EXPIRE_MAKER' && stp !== 'EXPIRE_BOTH')
+      return false;
+    if (
+      c.clientOrderId !== null &&
+      (typeof c.clientOrderId !== 'string' || c.clientOrderId.length === 0 || c.clientOrderId.length > 64)
+    ) {
       return false;
     }
     const maxPrice = market.config.maxPriceTicks;
@@ -643,13 +692,19 @@ export class MatchingEngine {
       case 'LIMIT':
         return isPositiveInt(c.priceTicks, maxPrice) && c.stopPriceTicks === null && hasQty && !hasBudget;
       case 'STOP_LIMIT':
-        return isPositiveInt(c.priceTicks, maxPrice) && isPositiveInt(c.stopPriceTicks, maxPrice) && hasQty && !hasBudget;
+        return (
+          isPositiveInt(c.priceTicks, maxPrice) &&
+          isPositiveInt(c.stopPriceTicks, maxPrice) &&
+          hasQty &&
+          !hasBudget
+        );
       case 'MARKET':
         if (c.priceTicks !== null || c.stopPriceTicks !== null || c.timeInForce === 'GTC') return false;
         if (c.side === 'SELL') return hasQty && !hasBudget;
         return hasQty !== hasBudget && !(hasBudget && c.timeInForce === 'FOK');
       case 'STOP_MARKET':
-        if (c.priceTicks !== null || !isPositiveInt(c.stopPriceTicks, maxPrice) || c.timeInForce === 'GTC') return false;
+        if (c.priceTicks !== null || !isPositiveInt(c.stopPriceTicks, maxPrice) || c.timeInForce === 'GTC')
+          return false;
         if (c.timeInForce === 'FOK' && hasBudget) return false;
         return c.side === 'SELL' ? hasQty && !hasBudget : hasBudget && !hasQty;
       default:
@@ -664,7 +719,9 @@ export class MatchingEngine {
 
   #stopTriggered(order: Order, lastPriceTicks: number): boolean {
     if (lastPriceTicks === 0) return false;
-    return order.side === BUY ? lastPriceTicks >= order.stopPriceTicks : lastPriceTicks <= order.stopPriceTicks;
+    return order.side === BUY
+      ? lastPriceTicks >= order.stopPriceTicks
+      : lastPriceTicks <= order.stopPriceTicks;
   }
 
   #placeOrder(c: Stamp & PlaceOrderInput): CommandResult {
@@ -679,7 +736,8 @@ export class MatchingEngine {
       fingerprint = fingerprintOf(c);
       const known = user.clientOrders?.get(c.clientOrderId);
       if (known !== undefined) {
-        if (known.fingerprint === fingerprint) return this.#result(c.seq, RC.OK_IDEMPOTENT_REPLAY, known.orderId);
+        if (known.fingerprint === fingerprint)
+          return this.#result(c.seq, RC.OK_IDEMPOTENT_REPLAY, known.orderId);
         return this.#reject(c, RC.DUPLICATE_CLIENT_ORDER_ID);
       }
     }
@@ -688,8 +746,10 @@ export class MatchingEngine {
     const isStop = c.orderType === 'STOP_LIMIT' || c.orderType === 'STOP_MARKET';
     const mayRest = isStop || (c.orderType === 'LIMIT' && c.timeInForce === 'GTC');
     if (mayRest) {
-      if (user.openOrders >= this.config.maxOpenOrdersPerUser) return this.#reject(c, RC.USER_OPEN_ORDER_LIMIT);
-      if (market.openOrders >= this.config.maxOpenOrdersPerMarket) return this.#reject(c, RC.MARKET_OPEN_ORDER_LIMIT);
+      if (user.openOrders >= this.config.maxOpenOrdersPerUser)
+        return this.#reject(c, RC.USER_OPEN_ORDER_LIMIT);
+      if (market.openOrders >= this.config.maxOpenOrdersPerMarket)
+        return this.#reject(c, RC.MARKET_OPEN_ORDER_LIMIT);
     }
     const math = market.math;
     const priceTicks = c.priceTicks ?? 0;
@@ -710,7 +770,8 @@ export class MatchingEngine {
     let holdUnits: bigint;
     if (side === SELL) holdUnits = math.baseUnits(quantityLots);
     else if (c.quoteBudgetUnits !== null) holdUnits = c.quoteBudgetUnits;
-    else if (c.orderType === 'MARKET') holdUnits = available; // spends at most what is available
+    else if (c.orderType === 'MARKET')
+      holdUnits = available; // spends at most what is available
     else holdUnits = math.notionalCeil(priceTicks, quantityLots);
     if (holdUnits === 0n || available < holdUnits) return this.#reject(c, RC.INSUFFICIENT_FUNDS);
 
@@ -820,7 +881,7 @@ export class MatchingEngine {
         if (order.selfTradePrevention === 'EXPIRE_MAKER') continue;
         return false;
       }
-      let lots = Math.min(needLots, maker.remainingLots);
+      const lots = Math.min(needLots, maker.remainingLots);
       if (marketBuy) {
         const affordable = math.affordableLots(budget, maker.priceTicks);
         if (affordable < lots) return false;
@@ -828,7 +889,6 @@ export class MatchingEngine {
       }
       needLots -= lots;
       if (needLots === 0) return true;
-      lots = 0;
     }
     return false;
   }
@@ -846,7 +906,11 @@ export class MatchingEngine {
     const isMarket = order.orderType === 'MARKET';
     const byBudget = isMarket && takerSide === BUY;
     const byQuote = order.quoteBudgetUnits !== null; // market buy by quote: no quantity cap
-    if (order.timeInForce === 'FOK' && order.filledLots === 0 && !this.#fokFillable(market, order, order.holdUnits)) {
+    if (
+      order.timeInForce === 'FOK' &&
+      order.filledLots === 0 &&
+      !this.#fokFillable(market, order, order.holdUnits)
+    ) {
       this.#releaseOrderHold(market, order);
       this.#doneEvent(order, 'EXPIRED', 'FOK_UNFILLED');
       return;
@@ -857,7 +921,11 @@ export class MatchingEngine {
       if (!byQuote && order.remainingLots === 0) break;
       const maker = book.best(makerSide);
       if (maker === null) break;
-      if (!isMarket && (takerSide === BUY ? maker.priceTicks > order.priceTicks : maker.priceTicks < order.priceTicks)) break;
+      if (
+        !isMarket &&
+        (takerSide === BUY ? maker.priceTicks > order.priceTicks : maker.priceTicks < order.priceTicks)
+      )
+        break;
       if (maker.userId === order.userId && order.selfTradePrevention !== 'NONE') {
         const stp = order.selfTradePrevention;
         if (stp === 'EXPIRE_MAKER' || stp === 'EXPIRE_BOTH') this.#expireMaker(market, maker);
@@ -882,7 +950,8 @@ export class MatchingEngine {
     if (byQuote) {
       // A quote-budget market buy is done when it stopped for budget (FILLED) or ran out of book.
       this.#releaseOrderHold(market, order);
-      if (stopReason === 'BUDGET_EXHAUSTED' && order.filledLots > 0) this.#doneEvent(order, 'FILLED', 'FILLED');
+      if (stopReason === 'BUDGET_EXHAUSTED' && order.filledLots > 0)
+        this.#doneEvent(order, 'FILLED', 'FILLED');
       else this.#doneEvent(order, 'EXPIRED', stopReason ?? 'IOC_REMAINDER');
       return;
     }
@@ -1072,10 +1141,12 @@ export class MatchingEngine {
 
   #cancelAll(c: Stamp & CancelAllInput): CommandResult {
     const user = this.users.get(c.userId);
-    if (c.marketId !== null && !this.markets.has(c.marketId)) return this.#result(c.seq, RC.MARKET_NOT_FOUND, null);
+    if (c.marketId !== null && !this.markets.has(c.marketId))
+      return this.#result(c.seq, RC.MARKET_NOT_FOUND, null);
     if (user === undefined) return this.#result(c.seq, RC.OK, null);
     for (const order of user.openOrderList()) {
-      if (c.marketId === null || order.marketId === c.marketId) this.#cancel(this.markets.get(order.marketId)!, order);
+      if (c.marketId === null || order.marketId === c.marketId)
+        this.#cancel(this.markets.get(order.marketId)!, order);
     }
     return this.#result(c.seq, RC.OK, null);
   }
@@ -1086,10 +1157,14 @@ export class MatchingEngine {
     const order = found;
     const market = this.markets.get(order.marketId)!;
     if (market.halted) return this.#result(c.seq, RC.MARKET_HALTED, order.id);
-    if (order.orderType !== 'LIMIT' || order.status === 'PENDING_TRIGGER') return this.#result(c.seq, RC.ORDER_NOT_AMENDABLE, order.id);
+    if (order.orderType !== 'LIMIT' || order.status === 'PENDING_TRIGGER')
+      return this.#result(c.seq, RC.ORDER_NOT_AMENDABLE, order.id);
     const newPrice = c.priceTicks ?? order.priceTicks;
     const newQuantity = c.quantityLots ?? order.quantityLots;
-    if (!isPositiveInt(newPrice, market.config.maxPriceTicks) || !isPositiveInt(newQuantity, market.config.maxQuantityLots)) {
+    if (
+      !isPositiveInt(newPrice, market.config.maxPriceTicks) ||
+      !isPositiveInt(newQuantity, market.config.maxQuantityLots)
+    ) {
       return this.#result(c.seq, RC.INVALID_COMMAND, order.id);
     }
     if (newQuantity <= order.filledLots) return this.#result(c.seq, RC.INVALID_COMMAND, order.id);
@@ -1105,7 +1180,8 @@ export class MatchingEngine {
         order.remainingLots = newRemaining;
         order.quantityLots = newQuantity;
         market.book.reduce(order, reduceBy);
-        const required = order.side === BUY ? math.notionalCeil(newPrice, newRemaining) : math.baseUnits(newRemaining);
+        const required =
+          order.side === BUY ? math.notionalCeil(newPrice, newRemaining) : math.baseUnits(newRemaining);
         const excess = order.holdUnits - required;
         order.holdUnits = required;
         this.#release(user, holdAsset, excess);
@@ -1117,7 +1193,8 @@ export class MatchingEngine {
 
     // Price change or quantity up: loses priority, may trade at the new price.
     if (newQuantity < order.filledLots + 1) return this.#result(c.seq, RC.INVALID_COMMAND, order.id);
-    if (math.belowMinNotional(newPrice, newRemaining)) return this.#result(c.seq, RC.BELOW_MIN_NOTIONAL, order.id);
+    if (math.belowMinNotional(newPrice, newRemaining))
+      return this.#result(c.seq, RC.BELOW_MIN_NOTIONAL, order.id);
     if (order.postOnly) {
       const best = market.book.best(order.side === BUY ? SELL : BUY);
       if (best !== null && (order.side === BUY ? best.priceTicks <= newPrice : best.priceTicks >= newPrice)) {
@@ -1126,9 +1203,14 @@ export class MatchingEngine {
     }
     // A sell that keeps its quantity keeps its hold (base units do not depend on the price).
     const holdUnchanged = order.side === SELL && newRemaining === order.remainingLots;
-    const required = holdUnchanged ? order.holdUnits : order.side === BUY ? math.notionalCeil(newPrice, newRemaining) : math.baseUnits(newRemaining);
+    const required = holdUnchanged
+      ? order.holdUnits
+      : order.side === BUY
+        ? math.notionalCeil(newPrice, newRemaining)
+        : math.baseUnits(newRemaining);
     const delta = holdUnchanged ? 0n : required - order.holdUnits;
-    if (delta > 0n && user.availableUnits[holdAsset]! < delta) return this.#result(c.seq, RC.INSUFFICIENT_FUNDS, order.id);
+    if (delta > 0n && user.availableUnits[holdAsset]! < delta)
+      return this.#result(c.seq, RC.INSUFFICIENT_FUNDS, order.id);
 
     const oldPrice = order.priceTicks;
     market.book.remove(order);
@@ -1171,7 +1253,10 @@ export class MatchingEngine {
       for (const user of this.users.values()) {
         const available = user.availableUnits[asset.assetId]!;
         const locked = user.lockedUnits[asset.assetId]!;
-        assert(available >= 0n && locked >= 0n, `negative balance user ${user.userId} asset ${asset.assetId}`);
+        assert(
+          available >= 0n && locked >= 0n,
+          `negative balance user ${user.userId} asset ${asset.assetId}`,
+        );
         total += available + locked;
       }
       const expected = asset.depositedUnits - asset.withdrawnUnits + asset.adjustedUnits;
@@ -1188,7 +1273,8 @@ export class MatchingEngine {
       }
       return row;
     };
-    for (const hold of this.withdrawals.values()) lockedOf(this.users.get(hold.userId)!)[hold.assetId]! += hold.amountUnits;
+    for (const hold of this.withdrawals.values())
+      lockedOf(this.users.get(hold.userId)!)[hold.assetId]! += hold.amountUnits;
     let openCount = 0;
     for (const market of this.markets.values()) {
       let marketOpen = 0;
@@ -1200,22 +1286,36 @@ export class MatchingEngine {
           assert(this.orders.get(order.id) === order, 'resting order not indexed');
           assert(order.owner === this.users.get(order.userId), 'order owner link broken');
           if (previous !== null) {
-            const better = side === BUY ? previous.priceTicks > order.priceTicks : previous.priceTicks < order.priceTicks;
-            assert(better || (previous.priceTicks === order.priceTicks && previous.queueSeq < order.queueSeq), 'book priority broken');
+            const better =
+              side === BUY ? previous.priceTicks > order.priceTicks : previous.priceTicks < order.priceTicks;
+            assert(
+              better || (previous.priceTicks === order.priceTicks && previous.queueSeq < order.queueSeq),
+              'book priority broken',
+            );
           }
           previous = order;
           levelTotals.set(order.priceTicks, (levelTotals.get(order.priceTicks) ?? 0) + order.remainingLots);
-          assert(order.holdUnits === this.#requiredHold(market, order), `order ${order.id} hold != what it can spend`);
-          lockedOf(this.users.get(order.userId)!)[side === BUY ? market.quoteAssetId : market.baseAssetId]! += order.holdUnits;
+          assert(
+            order.holdUnits === this.#requiredHold(market, order),
+            `order ${order.id} hold != what it can spend`,
+          );
+          lockedOf(this.users.get(order.userId)!)[side === BUY ? market.quoteAssetId : market.baseAssetId]! +=
+            order.holdUnits;
           marketOpen += 1;
         }
-        for (const [price, lots] of levelTotals) assert(market.book.levelQuantity(side, price) === lots, 'level aggregate mismatch');
-        assert(market.book.levels(side, Number.MAX_SAFE_INTEGER).length === levelTotals.size, 'level count mismatch');
+        for (const [price, lots] of levelTotals)
+          assert(market.book.levelQuantity(side, price) === lots, 'level aggregate mismatch');
+        assert(
+          market.book.levels(side, Number.MAX_SAFE_INTEGER).length === levelTotals.size,
+          'level count mismatch',
+        );
       }
       for (const stop of market.stops) {
         assert(stop.status === 'PENDING_TRIGGER', 'stop list holds a live order');
         assert(stop.holdUnits === this.#requiredHold(market, stop), `stop ${stop.id} hold mismatch`);
-        lockedOf(this.users.get(stop.userId)!)[stop.side === BUY ? market.quoteAssetId : market.baseAssetId]! += stop.holdUnits;
+        lockedOf(this.users.get(stop.userId)!)[
+          stop.side === BUY ? market.quoteAssetId : market.baseAssetId
+        ]! += stop.holdUnits;
         marketOpen += 1;
       }
       assert(market.openOrders === marketOpen, 'market open-order count mismatch');
@@ -1233,7 +1333,10 @@ export class MatchingEngine {
       assert(user.openOrders === userOpen, 'user open-order count mismatch');
       for (const assetId of this.assets.keys()) {
         const want = row?.[assetId] ?? 0n;
-        assert(user.lockedUnits[assetId] === want, `user ${user.userId} asset ${assetId} locked ${user.lockedUnits[assetId]} != holds ${want}`);
+        assert(
+          user.lockedUnits[assetId] === want,
+          `user ${user.userId} asset ${assetId} locked ${user.lockedUnits[assetId]} != holds ${want}`,
+        );
       }
     }
   }

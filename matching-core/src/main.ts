@@ -12,7 +12,16 @@ import { referenceSetupCommands } from './reference-setup.ts';
 const dataDir = join(process.env['DATA_DIR'] ?? './.data', 'core');
 const core = DurableCore.open({ dataDir });
 if (core.lastSeq === 0) core.executeBatch(referenceSetupCommands, Date.now());
-console.log(JSON.stringify({ service: 'matching-core', event: 'ready', dataDir, recovery: core.recovery, lastSeq: core.lastSeq, stateHash: core.stateHash() }));
+console.log(
+  JSON.stringify({
+    service: 'matching-core',
+    event: 'ready',
+    dataDir,
+    recovery: core.recovery,
+    lastSeq: core.lastSeq,
+    stateHash: core.stateHash(),
+  }),
+);
 
 const shutdown = (): void => {
   core.snapshot();

@@ -8,7 +8,8 @@ const ethUsdt = new MarketMath(10_000n, 10n ** 14n, 18); // tick 0.01 USDT, lot 
 const ethBtc = new MarketMath(100n, 10n ** 15n, 18); // tick 0.000001 BTC, lot 0.001 ETH
 
 const exactFloor = (m: MarketMath, p: number, q: number) => (BigInt(p) * BigInt(q) * m.quoteNum) / m.quoteDen;
-const exactCeil = (m: MarketMath, p: number, q: number) => (BigInt(p) * BigInt(q) * m.quoteNum + m.quoteDen - 1n) / m.quoteDen;
+const exactCeil = (m: MarketMath, p: number, q: number) =>
+  (BigInt(p) * BigInt(q) * m.quoteNum + m.quoteDen - 1n) / m.quoteDen;
 
 describe('MarketMath', () => {
   it('reduces quote units per tick·lot for the reference markets', () => {
@@ -56,11 +57,16 @@ describe('MarketMath', () => {
 
   it('affordableLots is the largest quantity whose floored cost fits the budget (property)', () => {
     fc.assert(
-      fc.property(fc.bigInt({ min: 0n, max: 10n ** 15n }), fc.integer({ min: 1, max: 100_000_000 }), fc.constantFrom(btcUsdt, ethUsdt, ethBtc), (budget, p, m) => {
-        const q = m.affordableLots(budget, p);
-        expect(exactFloor(m, p, q) <= budget).toBe(true);
-        if (q < MAX) expect(exactFloor(m, p, q + 1) > budget).toBe(true); // else capped at 2^53 − 1
-      }),
+      fc.property(
+        fc.bigInt({ min: 0n, max: 10n ** 15n }),
+        fc.integer({ min: 1, max: 100_000_000 }),
+        fc.constantFrom(btcUsdt, ethUsdt, ethBtc),
+        (budget, p, m) => {
+          const q = m.affordableLots(budget, p);
+          expect(exactFloor(m, p, q) <= budget).toBe(true);
+          if (q < MAX) expect(exactFloor(m, p, q + 1) > budget).toBe(true); // else capped at 2^53 − 1
+        },
+      ),
       { numRuns: 1_000 },
     );
   });
@@ -71,12 +77,16 @@ describe('MarketMath', () => {
     expect(feeUnits(0n, 1_000n)).toBe(0n);
     expect(feeUnits(999n, 0n)).toBe(0n);
     fc.assert(
-      fc.property(fc.bigInt({ min: 0n, max: 10n ** 30n }), fc.integer({ min: 0, max: 1_000_000 }), (amount, ppm) => {
-        const fee = feeUnits(amount, BigInt(ppm));
-        expect(fee * 1_000_000n >= amount * BigInt(ppm)).toBe(true);
-        expect((fee - 1n) * 1_000_000n < amount * BigInt(ppm) || fee === 0n).toBe(true);
-        expect(fee <= amount).toBe(true);
-      }),
+      fc.property(
+        fc.bigInt({ min: 0n, max: 10n ** 30n }),
+        fc.integer({ min: 0, max: 1_000_000 }),
+        (amount, ppm) => {
+          const fee = feeUnits(amount, BigInt(ppm));
+          expect(fee * 1_000_000n >= amount * BigInt(ppm)).toBe(true);
+          expect((fee - 1n) * 1_000_000n < amount * BigInt(ppm) || fee === 0n).toBe(true);
+          expect(fee <= amount).toBe(true);
+        },
+      ),
     );
   });
 });
@@ -89,8 +99,24 @@ describe('reference setup', () => {
       { type: 'AddAsset', assetId: AssetIds.ETH, symbol: 'ETH', decimals: 18 },
       { type: 'AddAsset', assetId: AssetIds.USDT, symbol: 'USDT', decimals: 6 },
     ]);
-    const markets = referenceSetupCommands.slice(3) as { marketId: number; tickSizeQuoteUnits: bigint; lotSizeBaseUnits: bigint; minNotionalQuoteUnits: bigint; makerFeePpm: number; takerFeePpm: number }[];
-    expect(markets.map((m) => [m.marketId, m.tickSizeQuoteUnits, m.lotSizeBaseUnits, m.minNotionalQuoteUnits, m.makerFeePpm, m.takerFeePpm])).toEqual([
+    const markets = referenceSetupCommands.slice(3) as {
+      marketId: number;
+      tickSizeQuoteUnits: bigint;
+      lotSizeBaseUnits: bigint;
+      minNotionalQuoteUnits: bigint;
+      makerFeePpm: number;
+      takerFeePpm: number;
+    }[];
+    expect(
+      markets.map((m) => [
+        m.marketId,
+        m.tickSizeQuoteUnits,
+        m.lotSizeBaseUnits,
+        m.minNotionalQuoteUnits,
+        m.makerFeePpm,
+        m.takerFeePpm,
+      ]),
+    ).toEqual([
       [MarketIds.BTC_USDT, 10_000n, 1_000n, 1_000_000n, 1_000, 2_000],
       [MarketIds.ETH_USDT, 10_000n, 10n ** 14n, 1_000_000n, 1_000, 2_000],
       [MarketIds.ETH_BTC, 100n, 10n ** 15n, 10_000n, 1_000, 2_000],

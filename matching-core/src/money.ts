@@ -50,8 +50,14 @@ export class MarketMath {
   /** minNotional as a number, or -1 when it does not fit a double exactly. */
   readonly #minNotionalN: number;
 
-  constructor(tickSizeQuoteUnits: bigint, lotSizeBaseUnits: bigint, baseDecimals: number, minNotionalQuoteUnits = 0n) {
-    if (tickSizeQuoteUnits <= 0n || lotSizeBaseUnits <= 0n) throw new Error('tick and lot sizes must be positive');
+  constructor(
+    tickSizeQuoteUnits: bigint,
+    lotSizeBaseUnits: bigint,
+    baseDecimals: number,
+    minNotionalQuoteUnits = 0n,
+  ) {
+    if (tickSizeQuoteUnits <= 0n || lotSizeBaseUnits <= 0n)
+      throw new Error('tick and lot sizes must be positive');
     const n = tickSizeQuoteUnits * lotSizeBaseUnits;
     const d = 10n ** BigInt(baseDecimals);
     const g = gcd(n, d);

@@ -14,17 +14,21 @@ import { exportState, importState, stateHash } from './state.ts';
 describe('properties of random command streams', () => {
   it('conservation, holds = open orders, and an uncrossed book after every command', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.integer({ min: 50, max: 600 }), (seed, length) => {
-        // invariantCheckInterval 1: assertInvariants() runs inside execute() after every command
-        const engine = new MatchingEngine({ invariantCheckInterval: 1 });
-        const generator = richGenerator(seed, 8); // few users: more self-trades and contention
-        for (const c of generator.setup()) generator.observe(engine.execute(c).events);
-        for (let i = 0; i < length; i += 1) {
-          const { result, events } = engine.execute(generator.next());
-          expect(result.code).not.toBe(105);
-          generator.observe(events);
-        }
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+        fc.integer({ min: 50, max: 600 }),
+        (seed, length) => {
+          // invariantCheckInterval 1: assertInvariants() runs inside execute() after every command
+          const engine = new MatchingEngine({ invariantCheckInterval: 1 });
+          const generator = richGenerator(seed, 8); // few users: more self-trades and contention
+          for (const c of generator.setup()) generator.observe(engine.execute(c).events);
+          for (let i = 0; i < length; i += 1) {
+            const { result, events } = engine.execute(generator.next());
+            expect(result.code).not.toBe(105);
+            generator.observe(events);
+          }
+        },
+      ),
       { numRuns: 40 },
     );
   });
@@ -84,7 +88,8 @@ describe('properties of random command streams', () => {
               hashes.set(c.seq, stateHash(setupEngine));
             }
             const core = DurableCore.open({ dataDir, snapshotEveryCommands: snapshotEvery });
-            for (let i = 0; i < commands.length; i += batchSize) core.executeSequenced(commands.slice(i, i + batchSize));
+            for (let i = 0; i < commands.length; i += batchSize)
+              core.executeSequenced(commands.slice(i, i + batchSize));
             expect(core.stateHash()).toBe(hashes.get(core.lastSeq));
             core.close();
             // Crash: the newest segment is cut at an arbitrary byte (possibly mid-record).

@@ -2,7 +2,15 @@
  * The reference assets and markets of CONTRACT.md as core commands (sizes already in base units),
  * plus a tiny sequencer for tests, benchmarks and embedded start-up.
  */
-import { referenceAssets, referenceMarkets, type AddAssetInput, type AddMarketInput, type Command, type CommandInput, type PlaceOrderInput } from '@graphex/schema';
+import {
+  referenceAssets,
+  referenceMarkets,
+  type AddAssetInput,
+  type AddMarketInput,
+  type Command,
+  type CommandInput,
+  type PlaceOrderInput,
+} from '@graphex/schema';
 
 export const AssetIds = { BTC: 1, ETH: 2, USDT: 3 } as const;
 export const MarketIds = { BTC_USDT: 1, ETH_USDT: 2, ETH_BTC: 3 } as const;

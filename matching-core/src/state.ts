@@ -114,7 +114,10 @@ function orderFromRecord(r: OrderRecord, marketId: number): Order {
   return order;
 }
 
-const byId = <T>(key: (x: T) => number) => (a: T, b: T) => key(a) - key(b);
+const byId =
+  <T>(key: (x: T) => number) =>
+  (a: T, b: T) =>
+    key(a) - key(b);
 
 /** The whole engine state as a JSON-safe value. */
 export function exportState(engine: MatchingEngine): EngineSnapshot {
@@ -138,7 +141,10 @@ export function exportState(engine: MatchingEngine): EngineSnapshot {
     })),
     markets: [...engine.markets.values()].sort(byId((m) => m.marketId)).map((m) => ({
       config: Object.fromEntries(
-        Object.entries(m.config).map(([k, v]) => [k, typeof v === 'bigint' ? v.toString() : (v as string | number)]),
+        Object.entries(m.config).map(([k, v]) => [
+          k,
+          typeof v === 'bigint' ? v.toString() : (v as string | number),
+        ]),
       ),
       halted: m.halted,
       bookSeq: m.bookSeq,
@@ -149,9 +155,14 @@ export function exportState(engine: MatchingEngine): EngineSnapshot {
     })),
     users: [...engine.users.values()].sort(byId((u) => u.userId)).map((u) => ({
       userId: u.userId,
-      balances: assetIds.map((id) => [id, u.availableUnits[id]!.toString(), u.lockedUnits[id]!.toString()] as const),
+      balances: assetIds.map(
+        (id) => [id, u.availableUnits[id]!.toString(), u.lockedUnits[id]!.toString()] as const,
+      ),
       orderIds: u.openOrderList().map((o) => o.id),
-      clientOrders: u.clientOrders === null ? [] : [...u.clientOrders].map(([k, v]) => [k, v.orderId, v.fingerprint] as const),
+      clientOrders:
+        u.clientOrders === null
+          ? []
+          : [...u.clientOrders].map(([k, v]) => [k, v.orderId, v.fingerprint] as const),
     })),
     withdrawals: [...engine.withdrawals.values()]
       .sort(byId((w) => w.withdrawalId))
@@ -183,7 +194,9 @@ export function importState(snapshot: EngineSnapshot, overrides: Partial<EngineC
       user.lockedUnits[assetId] = BigInt(locked);
     }
     if (u.clientOrders.length > 0) {
-      user.clientOrders = new Map(u.clientOrders.map(([k, orderId, fingerprint]) => [k, { orderId, fingerprint }]));
+      user.clientOrders = new Map(
+        u.clientOrders.map(([k, orderId, fingerprint]) => [k, { orderId, fingerprint }]),
+      );
     }
     engine.users.set(u.userId, user);
   }

@@ -40,7 +40,14 @@ export class EngineHarness {
     return this.run(limitOrder(userId, marketId, side, priceTicks, quantityLots, extra));
   }
 
-  market(userId: number, marketId: number, side: 'BUY' | 'SELL', quantityLots: number | null, quoteBudgetUnits: bigint | null = null, extra: Partial<Omit<PlaceOrderInput, 'type'>> = {}): CommandResult {
+  market(
+    userId: number,
+    marketId: number,
+    side: 'BUY' | 'SELL',
+    quantityLots: number | null,
+    quoteBudgetUnits: bigint | null = null,
+    extra: Partial<Omit<PlaceOrderInput, 'type'>> = {},
+  ): CommandResult {
     return this.run(
       limitOrder(userId, marketId, side, 0, 0, {
         orderType: 'MARKET',
@@ -61,7 +68,10 @@ export class EngineHarness {
     return this.engine.users.get(userId)?.lockedUnits[assetId] ?? 0n;
   }
 
-  eventsOf<T extends CoreEvent['type']>(type: T, events: readonly CoreEvent[] = this.lastEvents): Extract<CoreEvent, { type: T }>[] {
+  eventsOf<T extends CoreEvent['type']>(
+    type: T,
+    events: readonly CoreEvent[] = this.lastEvents,
+  ): Extract<CoreEvent, { type: T }>[] {
     return events.filter((e): e is Extract<CoreEvent, { type: T }> => e.type === type);
   }
 }

@@ -31,7 +31,9 @@ describe('core worker host', () => {
     // 100 concurrent submits through a window of 4: all resolve, in sequence order.
     const results = await Promise.all(
       Array.from({ length: 100 }, (_, i) =>
-        core.submit(limitOrder(1 + (i % 2), MarketIds.BTC_USDT, i % 2 ? 'SELL' : 'BUY', 5_000_000 + (i % 5) - 2, 3)),
+        core.submit(
+          limitOrder(1 + (i % 2), MarketIds.BTC_USDT, i % 2 ? 'SELL' : 'BUY', 5_000_000 + (i % 5) - 2, 3),
+        ),
       ),
     );
     const seqs = results.map((r) => r.seq);

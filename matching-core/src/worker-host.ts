@@ -67,7 +67,8 @@ export async function startCoreWorker(options: CoreWorkerOptions): Promise<CoreW
   let iteratorWake: (() => void) | null = null;
 
   const buffered = (): number => buffer.length - bufferHead;
-  const canSubmit = (): boolean => inFlight < maxInFlight && (!iteratorActive || buffered() < maxBufferedEvents);
+  const canSubmit = (): boolean =>
+    inFlight < maxInFlight && (!iteratorActive || buffered() < maxBufferedEvents);
   const wakeSubmitters = (): void => {
     while (slotWaiters.length > 0 && canSubmit()) slotWaiters.shift()!();
   };

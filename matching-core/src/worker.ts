@@ -14,7 +14,12 @@ export type ToWorker =
 
 export type FromWorker =
   | { readonly type: 'ready'; readonly recovery: DurableCore['recovery'] }
-  | { readonly type: 'done'; readonly firstId: number; readonly results: unknown[]; readonly events: unknown[] }
+  | {
+      readonly type: 'done';
+      readonly firstId: number;
+      readonly results: unknown[];
+      readonly events: unknown[];
+    }
   | { readonly type: 'reply'; readonly requestId: number; readonly value: string }
   | { readonly type: 'closed' }
   | { readonly type: 'failed'; readonly message: string };
@@ -61,8 +66,18 @@ function drain(): void {
       continue;
     }
     const message = queue.shift()!;
-    if (message.type === 'stateHash') port!.postMessage({ type: 'reply', requestId: message.requestId, value: core.stateHash() } satisfies FromWorker);
-    else if (message.type === 'snapshot') port!.postMessage({ type: 'reply', requestId: message.requestId, value: core.snapshot() } satisfies FromWorker);
+    if (message.type === 'stateHash')
+      port!.postMessage({
+        type: 'reply',
+        requestId: message.requestId,
+        value: core.stateHash(),
+      } satisfies FromWorker);
+    else if (message.type === 'snapshot')
+      port!.postMessage({
+        type: 'reply',
+        requestId: message.requestId,
+        value: core.snapshot(),
+      } satisfies FromWorker);
     else if (message.type === 'close') {
       core.close();
       port!.postMessage({ type: 'closed' } satisfies FromWorker);

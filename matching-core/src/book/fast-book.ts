@@ -153,7 +153,12 @@ export class FastOrderBook implements OrderBook {
     const out: LevelView[] = [];
     for (let i = sorted.length - 1; i >= 0 && out.length < maxLevels; i -= 1) {
       const level = sorted[i]!;
-      if (level.orderCount > 0) out.push({ priceTicks: level.priceTicks, quantityLots: level.quantityLots, orderCount: level.orderCount });
+      if (level.orderCount > 0)
+        out.push({
+          priceTicks: level.priceTicks,
+          quantityLots: level.quantityLots,
+          orderCount: level.orderCount,
+        });
     }
     return out;
   }

@@ -8,7 +8,8 @@ import type { Order, SideIndex } from '../order.ts';
 import type { LevelView, OrderBook } from './order-book.ts';
 
 function before(a: Order, b: Order): boolean {
-  if (a.priceTicks !== b.priceTicks) return a.side === 0 ? a.priceTicks > b.priceTicks : a.priceTicks < b.priceTicks;
+  if (a.priceTicks !== b.priceTicks)
+    return a.side === 0 ? a.priceTicks > b.priceTicks : a.priceTicks < b.priceTicks;
   return a.queueSeq < b.queueSeq;
 }
 

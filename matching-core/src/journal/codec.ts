@@ -9,7 +9,14 @@
  * integers written as f64 (exact up to 2^53); bigints as i8 sign + u8 word count + u64 words;
  * strings as u16 byte length + UTF-8; nullable fields get a u8 presence flag first.
  */
-import type { Command, CommandInput, OrderType, SelfTradePrevention, Side, TimeInForce } from '@graphex/schema';
+import type {
+  Command,
+  CommandInput,
+  OrderType,
+  SelfTradePrevention,
+  Side,
+  TimeInForce,
+} from '@graphex/schema';
 
 const TYPES = [
   'AddAsset',
@@ -301,7 +308,15 @@ export function decodeCommand(bytes: Uint8Array, start: number, end: number): Co
       c = { type, seq, timeMs, userId: r.num(), assetId: r.num(), amountUnits: r.big() };
       break;
     case 'WithdrawHold':
-      c = { type, seq, timeMs, userId: r.num(), assetId: r.num(), withdrawalId: r.num(), amountUnits: r.big() };
+      c = {
+        type,
+        seq,
+        timeMs,
+        userId: r.num(),
+        assetId: r.num(),
+        withdrawalId: r.num(),
+        amountUnits: r.big(),
+      };
       break;
     case 'WithdrawSettle':
     case 'WithdrawRelease':
@@ -333,7 +348,15 @@ export function decodeCommand(bytes: Uint8Array, start: number, end: number): Co
       c = { type, seq, timeMs, userId: r.num(), marketId: r.optNum() };
       break;
     case 'AmendOrder':
-      c = { type, seq, timeMs, userId: r.num(), orderId: r.num(), priceTicks: r.optNum(), quantityLots: r.optNum() };
+      c = {
+        type,
+        seq,
+        timeMs,
+        userId: r.num(),
+        orderId: r.num(),
+        priceTicks: r.optNum(),
+        quantityLots: r.optNum(),
+      };
       break;
     default:
       throw new Error('journal: unknown command type code');

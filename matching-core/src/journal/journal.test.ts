@@ -32,8 +32,23 @@ function sampleCommands(): Command[] {
     s.stamp({ type: 'WithdrawRelease', withdrawalId: 10 }),
     s.stamp({ type: 'HaltMarket', marketId: 1 }),
     s.stamp({ type: 'ResumeMarket', marketId: 1 }),
-    s.stamp(limitOrder(1, 1, 'BUY', 5_000_000, 3, { clientOrderId: 'ünïcødé-✓', selfTradePrevention: 'EXPIRE_BOTH', postOnly: true })),
-    s.stamp(limitOrder(1, 1, 'SELL', 0, 0, { orderType: 'STOP_MARKET', timeInForce: 'FOK', priceTicks: null, stopPriceTicks: 7, quantityLots: null, quoteBudgetUnits: 10n ** 20n })),
+    s.stamp(
+      limitOrder(1, 1, 'BUY', 5_000_000, 3, {
+        clientOrderId: 'ünïcødé-✓',
+        selfTradePrevention: 'EXPIRE_BOTH',
+        postOnly: true,
+      }),
+    ),
+    s.stamp(
+      limitOrder(1, 1, 'SELL', 0, 0, {
+        orderType: 'STOP_MARKET',
+        timeInForce: 'FOK',
+        priceTicks: null,
+        stopPriceTicks: 7,
+        quantityLots: null,
+        quoteBudgetUnits: 10n ** 20n,
+      }),
+    ),
     s.stamp({ type: 'CancelOrder', userId: 1, orderId: 12 }),
     s.stamp({ type: 'CancelAll', userId: 1, marketId: null }),
     s.stamp({ type: 'CancelAll', userId: 1, marketId: 2 }),
@@ -41,7 +56,8 @@ function sampleCommands(): Command[] {
   ];
 }
 
-const normalize = (value: unknown) => JSON.parse(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)));
+const normalize = (value: unknown) =>
+  JSON.parse(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)));
 
 describe('codec', () => {
   it('crc32 matches the zlib polynomial', () => {
@@ -62,7 +78,9 @@ describe('codec', () => {
     const writer = new RecordWriter();
     for (const c of commands) writer.writeCommand(c);
     const bytes = writer.buffer.subarray(0, writer.offset);
-    const lastStart = bytes.length - (scanRecords(bytes).validBytes - scanRecords(bytes.subarray(0, bytes.length - 1)).validBytes);
+    const lastStart =
+      bytes.length -
+      (scanRecords(bytes).validBytes - scanRecords(bytes.subarray(0, bytes.length - 1)).validBytes);
     for (const cut of [1, 3, 7, 9, 20]) {
       const scan = scanRecords(bytes.subarray(0, bytes.length - cut));
       expect(scan.torn).toBe(true);
@@ -93,7 +111,15 @@ describe('durable core: journal, snapshots, recovery', () => {
   it('recovers the live state hash from snapshot + journal, across restarts', () => {
     const dataDir = tempDir();
     let core = DurableCore.open({ dataDir, snapshotEveryCommands: 15 });
-    core.executeBatch([...referenceSetupCommands, { type: 'Deposit', userId: 1, assetId: 1, amountUnits: 10n ** 10n }, { type: 'Deposit', userId: 2, assetId: 1, amountUnits: 10n ** 10n }, { type: 'Deposit', userId: 3, assetId: 1, amountUnits: 10n ** 10n }], 1);
+    core.executeBatch(
+      [
+        ...referenceSetupCommands,
+        { type: 'Deposit', userId: 1, assetId: 1, amountUnits: 10n ** 10n },
+        { type: 'Deposit', userId: 2, assetId: 1, amountUnits: 10n ** 10n },
+        { type: 'Deposit', userId: 3, assetId: 1, amountUnits: 10n ** 10n },
+      ],
+      1,
+    );
     feed(core, 20);
     const hash = core.stateHash();
     const lastSeq = core.lastSeq;
@@ -157,4 +183,3 @@ describe('durable core: journal, snapshots, recovery', () => {
     expect(stateHash(engine)).toBe(hash);
   });
 });
-

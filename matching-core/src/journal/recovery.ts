@@ -69,5 +69,8 @@ export function recover(
     }
   }
   engine.assertInvariants();
-  return { engine, report: { snapshotSeq, replayedCommands, lastSeq: engine.lastSeq, truncatedBytes, damagedSnapshots } };
+  return {
+    engine,
+    report: { snapshotSeq, replayedCommands, lastSeq: engine.lastSeq, truncatedBytes, damagedSnapshots },
+  };
 }

@@ -4,7 +4,17 @@
  * either the old set of snapshots or the new one; a damaged file fails its checksum and the next
  * older snapshot is used instead.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { EngineSnapshot } from '../state.ts';
 import { crc32 } from './codec.ts';
