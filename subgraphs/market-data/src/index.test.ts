@@ -26,6 +26,7 @@ import {
   marketDataSchemaName,
   marketDataSdl,
   setMarketFees,
+  setMarketStatus,
   startMarketData,
 } from './index.ts';
 
@@ -246,7 +247,7 @@ describe('market-data seeding across restarts', () => {
 
   it('seeds once, and a restart keeps operator changes (fees, removed markets)', async () => {
     const config = testConfig({ DATA_DIR: dataDir, ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) });
-    const query = '{ markets { symbol makerFeeRate takerFeeRate } }';
+    const query = '{ markets { symbol makerFeeRate takerFeeRate status } }';
 
     const first = await startMarketData(config, { port: 0, logger: testLogger, schema });
     const initial = await callSubgraph<{ markets: Array<{ symbol: string }> }>(first.url, query);
@@ -256,6 +257,7 @@ describe('market-data seeding across restarts', () => {
     // An operator edits the data between runs.
     const db = await openDatabase({ schema, databaseUrl, dataDir: path.join(dataDir, 'market-data') });
     await setMarketFees(db, 'BTC-USDT', { makerFeeRate: '0.0005', takerFeeRate: '0.0015' });
+    await setMarketStatus(db, 'ETH-USDT', 'HALTED');
     await db.query("DELETE FROM markets WHERE symbol = 'ETH-BTC'");
     await db.close();
 
@@ -264,8 +266,8 @@ describe('market-data seeding across restarts', () => {
     await second.close();
     expect(afterRestart.data).toEqual({
       markets: [
-        { symbol: 'BTC-USDT', makerFeeRate: '0.0005', takerFeeRate: '0.0015' },
-        { symbol: 'ETH-USDT', makerFeeRate: '0.001', takerFeeRate: '0.002' },
+        { symbol: 'BTC-USDT', makerFeeRate: '0.0005', takerFeeRate: '0.0015', status: 'TRADING' },
+        { symbol: 'ETH-USDT', makerFeeRate: '0.001', takerFeeRate: '0.002', status: 'HALTED' },
       ],
     });
   });

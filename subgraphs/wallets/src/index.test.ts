@@ -255,6 +255,12 @@ describe('User.transactions', () => {
     } as const;
     expect(await recordTransaction(test.db, transaction)).toBe(true);
     expect(await recordTransaction(test.db, { ...transaction, amountBaseUnits: 6n })).toBe(false);
+    await expect(
+      recordTransaction(test.db, { ...transaction, id: 'tx-doge', currency: 'DOGE' }),
+    ).rejects.toThrow(RangeError);
+    await expect(
+      recordTransaction(test.db, { ...transaction, id: 'tx-zero', amountBaseUnits: 0n }),
+    ).rejects.toThrow(RangeError);
     const result = await transactionsOf(service.url, userIdentity('user-carol'), { id: 'user-carol' });
     expect(result.data!._entities[0]!.transactions.map((t) => t.amount)).toEqual(['0.000000000000000005']);
   });

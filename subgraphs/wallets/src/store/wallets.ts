@@ -3,6 +3,7 @@
  * base units, read back as text and turned into bigint.
  */
 import type { Database, Queryable } from '@graphex/runtime';
+import { assetSpec } from '@graphex/schema';
 import type { DepositKeyring } from '../chain/deposit-keys.ts';
 import type { DepositAddress, TransactionRecord, TransactionType } from '../domain/transaction.ts';
 
@@ -86,7 +87,13 @@ export interface NewTransaction {
  * Idempotent on `id`: returns `false` when it already existed (nothing changes then).
  */
 export async function recordTransaction(db: Queryable, transaction: NewTransaction): Promise<boolean> {
+  // Callers are services, not clients: a bad record is a programming error, refused loudly.
   if (transaction.amountBaseUnits <= 0n) throw new RangeError('Transaction amount must be positive');
+  if (!assetSpec(transaction.currency)) throw new RangeError(`Unknown currency ${transaction.currency}`);
+  if (transaction.id.length === 0 || transaction.id.length > 64)
+    throw new RangeError('Transaction id must be 1..64 characters');
+  if (!/^[A-Z_]{1,32}$/.test(transaction.status))
+    throw new RangeError(`Invalid transaction status ${transaction.status}`);
   const result = await db.query(
     `INSERT INTO transactions (id, user_id, type, currency, amount_base_units, status, address, tx_hash, confirmations, created_at, updated_at)
      VALUES ($1, $2, $3, $4, $5::numeric, $6, $7, $8, $9, $10, $10)
