@@ -58,7 +58,7 @@ export interface CatchUpPolicy {
    * keep, oldest first — e.g. `isSnapshot(event) ? [event] : [...kept, event]`. Pure.
    */
   readonly retain: (kept: readonly SubgraphEvent[], event: SubgraphEvent) => readonly SubgraphEvent[];
-  /** Bound on `retain`'s result; must not exceed `maxQueuedEventsPerSubscriber`. */
+  /** Bound on `retain`'s result; at most `maxQueuedEventsPerSubscriber` and `maxPendingEventsPerGroup`. */
   readonly maxRetainedEvents: number;
   /** A subscriber that falls behind gets the kept events instead of being dropped. */
   readonly resyncSlowSubscribers?: boolean;
@@ -211,9 +211,17 @@ export function createSubscriptionExecutor(options: SubscriptionExecutorOptions)
   const logger = options.logger.child({ component: 'subscriptions' });
   const feeds = options.feeds ?? {};
   for (const [field, feed] of Object.entries(feeds)) {
-    if (feed.catchUp && feed.catchUp.maxRetainedEvents > limits.maxQueuedEventsPerSubscriber) {
+    // Catch-up events are replayed into a subscriber's queue and into a new group's pipeline:
+    // they must fit in both, or a late joiner would be dropped on arrival.
+    const retained = feed.catchUp?.maxRetainedEvents;
+    if (retained === undefined) continue;
+    if (!Number.isSafeInteger(retained) || retained < 1) {
+      throw new Error(`feeds.${field}.catchUp.maxRetainedEvents must be a positive integer.`);
+    }
+    const bound = Math.min(limits.maxQueuedEventsPerSubscriber, limits.maxPendingEventsPerGroup);
+    if (retained > bound) {
       throw new Error(
-        `feeds.${field}.catchUp.maxRetainedEvents (${feed.catchUp.maxRetainedEvents}) exceeds maxQueuedEventsPerSubscriber (${limits.maxQueuedEventsPerSubscriber}).`,
+        `feeds.${field}.catchUp.maxRetainedEvents (${retained}) exceeds maxQueuedEventsPerSubscriber/maxPendingEventsPerGroup (${bound}).`,
       );
     }
   }
@@ -231,6 +239,7 @@ export function createSubscriptionExecutor(options: SubscriptionExecutorOptions)
     logger,
     maxMessageBytes: limits.maxUpstreamMessageBytes,
     ackTimeoutMs: limits.upstreamAckTimeoutMs,
+    keepAliveMs: limits.upstreamKeepAliveMs,
     ...(options.webSocketImpl ? { webSocketImpl: options.webSocketImpl } : {}),
   });
   const tokenReuseMs = options.identityTokenReuseMs ?? 60_000;

@@ -24,6 +24,13 @@ export interface SubscriptionExecutorLimits {
   readonly maxUpstreamMessageBytes: number;
   /** How long a subgraph may take to acknowledge `connection_init`. */
   readonly upstreamAckTimeoutMs: number;
+  /**
+   * WebSocket ping interval on subgraph connections; a subgraph that has not answered the previous
+   * ping when the next is due is considered gone (its subscriptions end with SERVICE_UNAVAILABLE).
+   * graphql-ws's client has no pong deadline of its own, so a half-open TCP connection would
+   * otherwise keep subscribers waiting forever.
+   */
+  readonly upstreamKeepAliveMs: number;
   /** Query plans kept (LRU), keyed by document text and operation name. */
   readonly maxCachedPlans: number;
   /** Upstream subscriptions open at once across all subgraphs; more are refused (SERVICE_UNAVAILABLE). */
@@ -36,6 +43,7 @@ export const defaultExecutorLimits: SubscriptionExecutorLimits = Object.freeze({
   restFetchTimeoutMs: 10_000,
   maxUpstreamMessageBytes: 4 * 1024 * 1024,
   upstreamAckTimeoutMs: 5_000,
+  upstreamKeepAliveMs: 10_000,
   maxCachedPlans: 1_000,
   maxUpstreamSubscriptions: 10_000,
 });

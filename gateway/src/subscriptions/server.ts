@@ -242,7 +242,7 @@ export function attachSubscriptionServer(
         return {
           schema,
           document,
-          operationName: payload.operationName ?? null,
+          operationName: payload.operationName ?? operation.name?.value ?? null,
           variableValues: payload.variables ?? {},
           contextValue,
         };

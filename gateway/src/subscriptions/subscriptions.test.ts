@@ -507,6 +507,40 @@ describe('the client-facing graphql-ws server', () => {
   });
 });
 
+describe('queries and mutations over the socket', () => {
+  it('are run by the executeOperation hook when one is given, with the connection identity', async () => {
+    const seen: { identity: Identity; operationName: string | null | undefined }[] = [];
+    const other = http.createServer();
+    const otherServer = attachSubscriptionServer(other, {
+      executor,
+      authenticate,
+      logger,
+      executeOperation: async (request) => {
+        seen.push({ identity: request.identity, operationName: request.operationName });
+        return { data: { order: { id: 'o1' } } };
+      },
+    });
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    const client = createClient({
+      url: `ws://127.0.0.1:${(other.address() as AddressInfo).port}/graphql`,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      connectionParams: { authorization: 'Bearer user:u1' },
+    });
+    try {
+      const results: unknown[] = [];
+      for await (const result of client.iterate({ query: 'query One { order(id: "o1") { id } }' }))
+        results.push(result);
+      expect(results).toEqual([{ data: { order: { id: 'o1' } } }]);
+      expect(seen).toEqual([{ identity: user('u1'), operationName: 'One' }]);
+    } finally {
+      await client.dispose();
+      await otherServer.close();
+      await new Promise<void>((resolve) => other.close(() => resolve()));
+    }
+  });
+});
+
 describe('the executor on its own', () => {
   const document = parse('subscription { trades(symbol: "Q") { id } }');
 
@@ -565,6 +599,29 @@ describe('the executor on its own', () => {
     expect(received[lastSnapshot]).toEqual({ kind: 'SNAPSHOT', sequence: 16 });
     for (let i = lastSnapshot + 1; i < received.length; i++) {
       expect(received[i]?.sequence).toBe((received[i - 1]?.sequence ?? 0) + 1);
+    }
+  });
+
+  it('ends subscriptions with SERVICE_UNAVAILABLE when a subgraph stops answering pings', async () => {
+    const watchful = createSubscriptionExecutor({
+      supergraphSdl: subgraphs.supergraphSdl,
+      signIdentity: signTestIdentity,
+      logger,
+      limits: { upstreamKeepAliveMs: 100 },
+    });
+    try {
+      const stream = watchful.subscribe({
+        document: parse('subscription { trades(symbol: "HANG") { id } }'),
+        identity: anonymous,
+      });
+      await waitFor(() => subgraphs.pubsub.active.get('trades') === 1);
+      subgraphs.fills.pauseSockets();
+      const failure = await stream.next().catch((error: unknown) => error);
+      expect(failure).toMatchObject({ extensions: { code: 'SERVICE_UNAVAILABLE' } });
+      expect(watchful.stats()).toMatchObject({ upstreams: 0, upstreamConnections: 0, subscribers: 0 });
+    } finally {
+      subgraphs.fills.terminateSockets();
+      await watchful.close();
     }
   });
 

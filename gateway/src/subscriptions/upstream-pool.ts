@@ -67,6 +67,7 @@ export function createUpstreamPool(options: {
   readonly logger: Logger;
   readonly maxMessageBytes: number;
   readonly ackTimeoutMs: number;
+  readonly keepAliveMs: number;
   /** Tests may count or fail upgrades; defaults to `ws`. */
   readonly webSocketImpl?: typeof WebSocket;
 }): UpstreamPool {
@@ -79,9 +80,29 @@ export function createUpstreamPool(options: {
       const url = webSocketUrlOf(request.url);
       const maxPayload = options.maxMessageBytes;
       // The upgrade header carries the token signed before connecting; `connection_init` re-signs.
+      const keepAliveMs = options.keepAliveMs;
       class IdentifiedWebSocket extends BaseWebSocket {
         constructor(address: string, protocols?: string | string[]) {
           super(address, protocols, { headers: { [internalIdentityHeader]: firstToken }, maxPayload });
+          // Protocol-level ping/pong (answered by any ws server): detects a subgraph that vanished
+          // without closing the TCP connection.
+          let answered = true;
+          let timer: NodeJS.Timeout | undefined;
+          this.on('open', () => {
+            timer = setInterval(() => {
+              if (!answered) {
+                this.terminate();
+                return;
+              }
+              answered = false;
+              this.ping();
+            }, keepAliveMs);
+            timer.unref();
+          });
+          this.on('pong', () => {
+            answered = true;
+          });
+          this.on('close', () => clearInterval(timer));
         }
       }
       let usedFirstToken = false;

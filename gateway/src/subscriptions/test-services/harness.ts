@@ -144,6 +144,8 @@ export interface RunningTestSubgraph {
   readonly entityFetches: number;
   /** Drops every WebSocket at once (the subgraph "crashed"). */
   terminateSockets(): void;
+  /** Stops reading every WebSocket (the subgraph hangs: no pongs, no close). */
+  pauseSockets(): void;
   close(): Promise<void>;
 }
 
@@ -237,6 +239,9 @@ async function serveSubgraph(
     },
     terminateSockets() {
       for (const client of wss.clients) client.terminate();
+    },
+    pauseSockets() {
+      for (const client of wss.clients) client.pause();
     },
     async close() {
       for (const client of wss.clients) client.terminate();
