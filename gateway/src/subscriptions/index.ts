@@ -16,6 +16,7 @@ export {
 export type { SubgraphEvent, SubscriptionFetchContext } from './event-execution.ts';
 export {
   attachSubscriptionServer,
+  authorizationFromConnectionParams,
   defaultSubscriptionErrorFormatter,
   type OperationRequest,
   type SubscriptionServer,

@@ -120,6 +120,21 @@ export function defaultSubscriptionErrorFormatter(
   };
 }
 
+/**
+ * The credential of a `connection_init` payload, `{ authorization: "Bearer <token>" }` (the
+ * `Authorization` spelling is accepted too), for the HTTP authenticator: `undefined` when absent
+ * (anonymous), UNAUTHENTICATED when present but not a string — never a silent anonymous.
+ */
+export function authorizationFromConnectionParams(
+  params: Readonly<Record<string, unknown>>,
+): string | undefined {
+  const value = params['authorization'] ?? params['Authorization'];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string')
+    throw apiError('UNAUTHENTICATED', 'connection_init authorization must be "Bearer <token>".');
+  return value;
+}
+
 interface OperationContextValue {
   readonly identity: Identity;
   readonly requestId: string;

@@ -11,8 +11,10 @@ import WebSocket from 'ws';
 import { anonymous, createLogger, type Identity, type Logger } from '@graphex/runtime';
 import { apiError } from '@graphex/schema';
 import { parse } from 'graphql';
+import { SubgraphDataSource } from '../subgraph-data-source.ts';
 import {
   attachSubscriptionServer,
+  authorizationFromConnectionParams,
   createSubscriptionExecutor,
   isSlowConsumerError,
   SubscriptionCloseCode,
@@ -20,7 +22,12 @@ import {
   type SubscriptionExecutor,
   type SubscriptionServer,
 } from './index.ts';
-import { signTestIdentity, startTestSubgraphs, type TestSubgraphs } from './test-services/harness.ts';
+import {
+  signTestIdentity,
+  startTestSubgraphs,
+  testInternalSecret,
+  type TestSubgraphs,
+} from './test-services/harness.ts';
 
 const logLines: string[] = [];
 const logger: Logger = createLogger('subscriptions-test', 'debug', {}, (line) => {
@@ -504,6 +511,49 @@ describe('the client-facing graphql-ws server', () => {
     const delivered = messages.filter((m) => m['type'] === 'next').length;
     expect(delivered).toBeLessThan(published);
     await waitFor(() => subgraphs.pubsub.active.get('trades') === 0);
+  });
+});
+
+describe('wiring with the HTTP gateway’s parts', () => {
+  it('runs rest fetches through the gateway’s SubgraphDataSource, which reads the same fetch context', async () => {
+    const wired = createSubscriptionExecutor({
+      supergraphSdl: subgraphs.supergraphSdl,
+      signIdentity: signTestIdentity,
+      logger,
+      createDataSource: (name, url) =>
+        new SubgraphDataSource({
+          name,
+          url,
+          signer: { internalTokenSecret: testInternalSecret, internalTokenTtlSeconds: 60 },
+          logger,
+          timeoutMs: 5_000,
+        }),
+    });
+    try {
+      const stream = wired.subscribe({
+        document: parse('subscription { myFills { id order { side seenBy secretNote } } }'),
+        identity: user('u2'),
+      });
+      await waitFor(() => subgraphs.pubsub.active.get('myFills') === 1);
+      subgraphs.publishFill('u2', { id: 'w1', priceTicks: 3, orderId: 'o1' });
+      const event = await stream.next();
+      expect(event.value?.data).toEqual({
+        myFills: { id: 'w1', order: { side: 'BUY', seenBy: 'u2', secretNote: null } },
+      });
+      expect(event.value?.errors?.map((e) => e.extensions['code'])).toEqual(['FORBIDDEN']);
+      await stream.return(undefined);
+    } finally {
+      await wired.close();
+    }
+  });
+
+  it('reads the bearer credential from connection_init', () => {
+    expect(authorizationFromConnectionParams({ authorization: 'Bearer abc' })).toBe('Bearer abc');
+    expect(authorizationFromConnectionParams({ Authorization: 'Bearer abc' })).toBe('Bearer abc');
+    expect(authorizationFromConnectionParams({})).toBeUndefined();
+    expect(() => authorizationFromConnectionParams({ authorization: 42 })).toThrow(
+      'must be "Bearer <token>"',
+    );
   });
 });
 
