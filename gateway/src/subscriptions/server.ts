@@ -289,7 +289,10 @@ export function attachSubscriptionServer(
         if (!errors || errors.length === 0) return undefined;
         return { ...result, errors: formatAll(errors) };
       },
-      onError: (_ctx, _id, _payload, errors) => formatAll(errors),
+      // After a socket closed under a running operation (slow consumer, client gone), graphql-ws
+      // reports the failed write as an operation error; there is nobody to tell, nothing to log.
+      onError: (ctx, _id, _payload, errors) =>
+        ctx.extra.socket.readyState === ctx.extra.socket.OPEN ? formatAll(errors) : [],
     },
     wss,
     limits.keepAliveMs,
