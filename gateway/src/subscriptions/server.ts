@@ -292,7 +292,9 @@ export function attachSubscriptionServer(
       // After a socket closed under a running operation (slow consumer, client gone), graphql-ws
       // reports the failed write as an operation error; there is nobody to tell, nothing to log.
       onError: (ctx, _id, _payload, errors) =>
-        ctx.extra.socket.readyState === ctx.extra.socket.OPEN ? formatAll(errors) : [],
+        ctx.extra.socket.readyState === ctx.extra.socket.OPEN
+          ? formatAll(errors)
+          : [{ message: 'Connection closed.' }],
     },
     wss,
     limits.keepAliveMs,
