@@ -12,9 +12,11 @@
  *
  * Options: --commands N (default 3,000,000), --seed N, --group N (commands per fsync, default 8,192).
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { getHeapStatistics } from 'node:v8';
 import type { Command } from '@graphex/schema';
 import { OrderBook as PeerBook } from 'nodejs-order-book';
@@ -23,6 +25,19 @@ import { JournalWriter } from '../src/journal/journal.ts';
 import { journalDir, recover } from '../src/journal/recovery.ts';
 import { stateHash } from '../src/state.ts';
 import { benchGenerator } from './stream.ts';
+
+// The core runs with a 32 MiB young-generation semi-space (events and results are short-lived
+// garbage; the default 16 MiB scavenges twice as often). The bench re-executes itself with the
+// flag, exactly as the core process / worker (resourceLimits) is configured.
+const RUNTIME_FLAGS = ['--max-semi-space-size=32'];
+if (!process.execArgv.some((flag) => flag.startsWith('--max-semi-space-size'))) {
+  const child = spawnSync(
+    process.execPath,
+    [...RUNTIME_FLAGS, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)],
+    { stdio: 'inherit' },
+  );
+  process.exit(child.status ?? 1);
+}
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number): number => {

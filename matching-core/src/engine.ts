@@ -385,7 +385,7 @@ export class MatchingEngine {
   }
 
   #bookEvent(market: MarketState, side: SideIndex, priceTicks: number): void {
-    const book = market.book;
+    const level = market.book.levelAt(side, priceTicks);
     this.#events.push({
       eventSeq: ++this.eventSeq,
       seq: this.#seq,
@@ -395,8 +395,8 @@ export class MatchingEngine {
       bookSeq: ++market.bookSeq,
       side: SIDE_NAME[side],
       priceTicks,
-      quantityLots: book.levelQuantity(side, priceTicks),
-      orderCount: book.levelOrderCount(side, priceTicks),
+      quantityLots: level === null ? 0 : level.quantityLots,
+      orderCount: level === null ? 0 : level.orderCount,
     });
   }
 

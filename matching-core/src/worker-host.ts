@@ -44,7 +44,11 @@ export async function startCoreWorker(options: CoreWorkerOptions): Promise<CoreW
   const maxInFlight = options.maxInFlight ?? 8_192;
   const maxBufferedEvents = options.maxBufferedEvents ?? 100_000;
   const { maxInFlight: _a, maxBufferedEvents: _b, ...coreOptions } = options;
-  const worker = new Worker(new URL('./worker.ts', import.meta.url), { workerData: coreOptions });
+  const worker = new Worker(new URL('./worker.ts', import.meta.url), {
+    workerData: coreOptions,
+    // A larger young generation: events and results are short-lived garbage (see bench:matching).
+    resourceLimits: { maxYoungGenerationSizeMb: 96 },
+  });
 
   const pending = new Map<number, Pending>();
   const replies = new Map<number, (value: string) => void>();

@@ -148,6 +148,11 @@ export class FastOrderBook implements OrderBook {
     return this.#sides[side].byPrice.get(priceTicks)?.orderCount ?? 0;
   }
 
+  levelAt(side: SideIndex, priceTicks: number): LevelView | null {
+    const level = this.#sides[side].byPrice.get(priceTicks);
+    return level === undefined || level.orderCount === 0 ? null : level;
+  }
+
   levels(side: SideIndex, maxLevels: number): LevelView[] {
     const sorted = this.#sides[side].sorted;
     const out: LevelView[] = [];

@@ -31,6 +31,11 @@ export interface OrderBook {
   levelQuantity(side: SideIndex, priceTicks: number): number;
   /** Number of orders at one price. */
   levelOrderCount(side: SideIndex, priceTicks: number): number;
+  /**
+   * The level at one price, or null when it has no orders. The fast book returns its live level
+   * object (read it at once; it changes with the book).
+   */
+  levelAt(side: SideIndex, priceTicks: number): LevelView | null;
   /** Up to `maxLevels` levels from the best. */
   levels(side: SideIndex, maxLevels: number): LevelView[];
   /** Every resting order of a side in priority order. */

@@ -61,6 +61,13 @@ export class ReferenceOrderBook implements OrderBook {
     return count;
   }
 
+  levelAt(side: SideIndex, priceTicks: number): LevelView | null {
+    const count = this.levelOrderCount(side, priceTicks);
+    return count === 0
+      ? null
+      : { priceTicks, quantityLots: this.levelQuantity(side, priceTicks), orderCount: count };
+  }
+
   levels(side: SideIndex, maxLevels: number): LevelView[] {
     const out: LevelView[] = [];
     for (const order of this.#sides[side]) {
