@@ -24,7 +24,8 @@
  * subscriber gets a fresh upstream (and so a fresh SNAPSHOT from the subgraph).
  *
  * Memory. Per subscriber at most `maxQueuedEventsPerSubscriber` results; per group at most
- * `maxPendingEventsPerGroup` events in execution; per catch-up feed at most `maxRetainedEvents`.
+ * `maxPendingEventsPerGroup` events pending (`maxConcurrentExecutionsPerGroup` of them executing);
+ * per catch-up feed at most `maxRetainedEvents`.
  * A subscriber that falls behind is resynchronised from its feed's catch-up events when the feed
  * allows it (`resyncSlowSubscribers`), otherwise dropped: its iterator throws a LIMIT_EXCEEDED
  * error with `extensions.reason = "SLOW_CONSUMER"` (see `isSlowConsumerError`).
@@ -329,7 +330,8 @@ export function createSubscriptionExecutor(options: SubscriptionExecutorOptions)
   class Group {
     readonly subscribers = new Set<SubscriberChannel<ExecutionResult>>();
     readonly retained: RetainedEvents<ExecutionResult> = { kept: [], joinable: true, results: new Map() };
-    readonly #pending: { event: SubgraphEvent; result: Promise<ExecutionResult> }[] = [];
+    /** Events in upstream order; the first `maxConcurrentExecutionsPerGroup` are executing. */
+    readonly #pending: { event: SubgraphEvent; result: Promise<ExecutionResult> | undefined }[] = [];
     #draining = false;
     #endRequested: { error: GraphQLError | undefined } | undefined;
     #removed = false;
@@ -383,19 +385,29 @@ export function createSubscriptionExecutor(options: SubscriptionExecutorOptions)
         );
         return;
       }
-      const result = executeEvent({
-        plan: this.plan,
-        document: this.document,
-        operationName: this.operationName,
-        variables: this.variables,
-        fetchContext: this.fetchContext,
-        event,
-      }).catch((error: unknown): ExecutionResult => {
-        logger.error('subscription event execution failed', { error });
-        return { data: null, errors: [toGraphQLError(error)] };
-      });
-      this.#pending.push({ event, result });
+      this.#pending.push({ event, result: undefined });
+      this.#startExecutions();
       if (!this.#draining) void this.#drain();
+    }
+
+    /** Starts the executions of the oldest pending events, at most the concurrency limit. */
+    #startExecutions(): void {
+      const window = Math.min(this.#pending.length, limits.maxConcurrentExecutionsPerGroup);
+      for (let i = 0; i < window; i++) {
+        const entry = this.#pending[i];
+        if (!entry || entry.result) continue;
+        entry.result = executeEvent({
+          plan: this.plan,
+          document: this.document,
+          operationName: this.operationName,
+          variables: this.variables,
+          fetchContext: this.fetchContext,
+          event: entry.event,
+        }).catch((error: unknown): ExecutionResult => {
+          logger.error('subscription event execution failed', { error });
+          return { data: null, errors: [toGraphQLError(error)] };
+        });
+      }
     }
 
     async #drain(): Promise<void> {
@@ -405,6 +417,8 @@ export function createSubscriptionExecutor(options: SubscriptionExecutorOptions)
         while (this.#pending.length > 0 && !this.#removed) {
           const head = this.#pending[0];
           if (!head) break;
+          this.#startExecutions();
+          if (!head.result) throw new Error('The head of a group pipeline was not started.');
           const result = await head.result;
           if (this.#pending[0] !== head) break; // the group failed meanwhile
           this.#pending.shift();

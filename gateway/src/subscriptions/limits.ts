@@ -12,12 +12,14 @@ export interface SubscriptionExecutorLimits {
    */
   readonly maxQueuedEventsPerSubscriber: number;
   /**
-   * Upstream events received by one execution group whose rest-of-plan fetches have not finished.
-   * Also the number of rest-of-plan executions that run concurrently for one group (results are
-   * still delivered in upstream order). Exceeding it ends the group's subscribers with
-   * SERVICE_UNAVAILABLE: the other subgraphs cannot keep up with the event rate.
+   * Upstream events received by one execution group and not yet delivered (waiting for or in
+   * rest-of-plan execution). Subgraphs push without flow control, so this absorbs bursts;
+   * exceeding it ends the group's subscribers with SERVICE_UNAVAILABLE: the other subgraphs cannot
+   * keep up with the event rate.
    */
   readonly maxPendingEventsPerGroup: number;
+  /** Rest-of-plan executions running at once for one group (results still delivered in order). */
+  readonly maxConcurrentExecutionsPerGroup: number;
   /** Deadline of one rest-of-plan fetch (`_entities` query) to a subgraph. */
   readonly restFetchTimeoutMs: number;
   /** Largest message accepted from a subgraph's WebSocket (ws `maxPayload`). */
@@ -39,7 +41,8 @@ export interface SubscriptionExecutorLimits {
 
 export const defaultExecutorLimits: SubscriptionExecutorLimits = Object.freeze({
   maxQueuedEventsPerSubscriber: 256,
-  maxPendingEventsPerGroup: 64,
+  maxPendingEventsPerGroup: 1_024,
+  maxConcurrentExecutionsPerGroup: 16,
   restFetchTimeoutMs: 10_000,
   maxUpstreamMessageBytes: 4 * 1024 * 1024,
   upstreamAckTimeoutMs: 5_000,
