@@ -187,7 +187,9 @@ let eventsTotal = 0;
 }
 
 // ------------------------------------------------------------------------------------------
-// 2. Journaled: append every command, fdatasync every GROUP commands (group commit).
+// 2. Journaled: every command appended to the journal; pipelined group commit of GROUP commands
+// (group k+1 is matched while group k is written + fdatasynced on the thread pool; a group counts
+// only once its fdatasync returned — that is when its commands would be acknowledged).
 const dataDir = mkdtempSync(join(tmpdir(), 'graphex-bench-'));
 let journaledOpsPerSecond: number;
 {
@@ -196,20 +198,25 @@ let journaledOpsPerSecond: number;
   for (const c of setup) journal.append(c);
   journal.commit();
   const start = now();
-  for (let i = 0; i < COMMANDS; i += 1) {
-    const c = commandAt(i);
-    journal.append(c);
-    engine.execute(c);
-    if (journal.pendingCommands === GROUP) journal.commit();
+  let inFlight: Promise<void> | null = null;
+  for (let i = 0; i < COMMANDS;) {
+    const end = Math.min(COMMANDS, i + GROUP);
+    for (; i < end; i += 1) {
+      const c = commandAt(i);
+      journal.append(c);
+      engine.execute(c);
+    }
+    if (inFlight !== null) await inFlight;
+    inFlight = journal.commitAsync();
   }
-  journal.commit();
+  if (inFlight !== null) await inFlight;
   const end = now();
   journal.close();
   sampleHeap();
   journaledOpsPerSecond = COMMANDS / seconds(start, end);
   log(
     `core journaled: ${fmt(journaledOpsPerSecond)} ops/s (${seconds(start, end).toFixed(2)} s, ${fmt(journal.durableBytes)} bytes, ` +
-      `${fmt(journal.commits)} fdatasyncs, group=${GROUP})`,
+      `${fmt(journal.commits)} fdatasyncs, pipelined group commit of ${GROUP} commands)`,
   );
 }
 

@@ -90,6 +90,39 @@ export class DurableCore {
     return { results, events };
   }
 
+  /**
+   * Pipelined group commit, step 1: journals (in memory) and applies a batch. Its output must not
+   * be shown to anyone until the promise of `commitStaged()` for it resolved.
+   */
+  stageBatch(inputs: readonly CommandInput[], timeMs: number): BatchOutput {
+    const engine = this.engine;
+    const stampTime = Math.max(timeMs, engine.lastTimeMs);
+    const results: CommandResult[] = [];
+    const events: CoreEvent[] = [];
+    for (const input of inputs) {
+      const command = { ...input, seq: engine.lastSeq + 1, timeMs: stampTime } as Command;
+      this.#journal.append(command);
+      const out = engine.execute(command);
+      results.push(out.result);
+      for (const event of out.events) events.push(event);
+    }
+    this.#sinceSnapshot += inputs.length;
+    return { results, events };
+  }
+
+  /**
+   * Step 2: writes + fdatasyncs everything staged so far on the thread pool. Matching of the next
+   * batch may overlap it; at most one commit may be in flight (await it before the next one).
+   */
+  commitStaged(): Promise<void> {
+    return this.#journal.commitAsync();
+  }
+
+  /** True when enough commands passed since the last snapshot (call `snapshot()` when idle). */
+  get snapshotDue(): boolean {
+    return this.#sinceSnapshot >= this.#snapshotEvery;
+  }
+
   /** Writes a snapshot of the current state, rotates the journal and prunes old files. */
   snapshot(): string {
     this.engine.assertInvariants();

@@ -29,3 +29,8 @@ export {
   decimalToUnits,
   referenceSetupCommands,
 } from './reference-setup.ts';
+export {
+  createInProcessCoreClient,
+  type InProcessCoreClient,
+  type InProcessCoreOptions,
+} from './client/in-process.ts';

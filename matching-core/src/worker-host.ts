@@ -86,6 +86,8 @@ export async function startCoreWorker(options: CoreWorkerOptions): Promise<CoreW
         case 'failed':
           failure = new Error(`core worker failed: ${message.message}`);
           reject(failure);
+          for (const entry of pending.values()) entry.reject(failure);
+          pending.clear();
           break;
         case 'done': {
           const events = message.events as CoreEvent[];

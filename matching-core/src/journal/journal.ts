@@ -5,7 +5,17 @@
  * write and one fdatasync. The caller acknowledges commands (and releases their events) only after
  * `commit()` returned — ack after durable (DESIGN.md rule 3).
  */
-import { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readdirSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fdatasync,
+  fdatasyncSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  write,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from '@graphex/schema';
 import { RecordWriter } from './codec.ts';
@@ -43,7 +53,10 @@ export function fsyncDir(dir: string): void {
 
 export class JournalWriter {
   readonly dir: string;
-  readonly #records = new RecordWriter();
+  #records = new RecordWriter();
+  /** Second buffer for pipelined commits: appends continue here while the other one is written. */
+  #spare = new RecordWriter();
+  #inFlight: Promise<void> | null = null;
   #fd: number;
   #pendingCommands = 0;
   /** Bytes and commands made durable so far (for figures). */
@@ -72,8 +85,47 @@ export class JournalWriter {
     this.#pendingCommands += 1;
   }
 
+  /**
+   * Pipelined group commit: hands everything appended so far to the thread pool (write +
+   * fdatasync) and returns at once; the promise resolves when those records are durable. Appends
+   * continue into a second buffer meanwhile, so matching overlaps the disk wait. At most one
+   * commit is in flight: await the previous promise before starting the next.
+   */
+  commitAsync(): Promise<void> {
+    if (this.#inFlight !== null) throw new Error('journal: a commit is already in flight');
+    const full = this.#records;
+    const bytes = full.offset;
+    if (bytes === 0) return Promise.resolve();
+    const commands = this.#pendingCommands;
+    this.#records = this.#spare;
+    this.#spare = full;
+    this.#pendingCommands = 0;
+    const fd = this.#fd;
+    const promise = new Promise<void>((resolve, reject) => {
+      const writeFrom = (offset: number): void => {
+        write(fd, full.buffer, offset, bytes - offset, null, (error, written) => {
+          if (error) return reject(error);
+          if (offset + written < bytes) return writeFrom(offset + written);
+          fdatasync(fd, (syncError) => {
+            if (syncError) return reject(syncError);
+            full.reset();
+            this.durableBytes += bytes;
+            this.durableCommands += commands;
+            this.commits += 1;
+            this.#inFlight = null;
+            resolve();
+          });
+        });
+      };
+      writeFrom(0);
+    });
+    this.#inFlight = promise;
+    return promise;
+  }
+
   /** Writes and fdatasyncs everything appended since the last commit. */
   commit(): void {
+    if (this.#inFlight !== null) throw new Error('journal: await the pipelined commit first');
     const bytes = this.#records.offset;
     if (bytes === 0) return;
     let written = 0;

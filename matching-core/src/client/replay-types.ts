@@ -1,0 +1,4 @@
+import type { EngineConfig } from '../engine.ts';
+
+export type { CoreEvent } from '@graphex/schema';
+export type EngineConfigLike = Partial<EngineConfig>;
