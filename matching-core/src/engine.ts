@@ -90,7 +90,7 @@ export interface EngineConfig {
    * client may safely retry any of its last N placements.
    */
   readonly maxClientOrderIdsPerUser: number;
-  /** Run the O(state) `assertInvariants()` every N commands (0 = never automatically). */
+  /** Run the O(state) `assertInvariants()` every N commands (0 = never; default 100,000). */
   readonly invariantCheckInterval: number;
 }
 
@@ -99,7 +99,7 @@ export const defaultEngineConfig: EngineConfig = {
   maxOpenOrdersPerUser: 1_000,
   maxOpenOrdersPerMarket: 1_000_000,
   maxClientOrderIdsPerUser: 10_000,
-  invariantCheckInterval: 0,
+  invariantCheckInterval: 100_000,
 };
 
 export interface ExecuteOutput {
