@@ -1,34 +1,19 @@
 /**
- * `npm run start:matching-core`: the core as its own process. Recovers from `$DATA_DIR/core`
- * (default ./.data/core), seeds the reference assets and markets on first start, and snapshots on
- * shutdown. The command/event transport to the subgraphs (worker channel in the embedded start,
- * Kafka in production) is wired by the integration issue; until then this process proves recovery
- * and prints what it recovered.
+ * `npm run start:matching-core`: the matching core as its own service. Recovers from
+ * `$DATA_DIR/core` (journal + snapshots + event log), seeds the reference assets and markets on
+ * first start, serves the subgraphs over WebSocket on MATCHING_CORE_PORT (default 4010), and
+ * snapshots on shutdown.
  */
-import { join } from 'node:path';
-import { DurableCore } from './durable-core.ts';
-import { referenceSetupCommands } from './reference-setup.ts';
+import { createLogger, loadConfig, runUntilSignal } from '@graphex/runtime';
+import { startCoreService } from './service/server.ts';
 
-const dataDir = join(process.env['DATA_DIR'] ?? './.data', 'core');
-const core = DurableCore.open({ dataDir });
-if (core.lastSeq === 0) core.executeBatch(referenceSetupCommands, Date.now());
-console.log(
-  JSON.stringify({
-    service: 'matching-core',
-    event: 'ready',
-    dataDir,
-    recovery: core.recovery,
-    lastSeq: core.lastSeq,
-    stateHash: core.stateHash(),
-  }),
+const config = loadConfig();
+const rawPort = process.env['MATCHING_CORE_PORT'];
+const port = rawPort === undefined || rawPort === '' ? 4010 : Number(rawPort);
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  process.stderr.write(`MATCHING_CORE_PORT=${rawPort} is not a TCP port.\n`);
+  process.exit(1);
+}
+await runUntilSignal('matching-core', () =>
+  startCoreService(config, { port, logger: createLogger('matching-core', config.logLevel) }),
 );
-
-const shutdown = (): void => {
-  core.snapshot();
-  core.close();
-  console.log(JSON.stringify({ service: 'matching-core', event: 'stopped', lastSeq: core.lastSeq }));
-  process.exit(0);
-};
-process.on('SIGINT', shutdown);
-process.on('SIGTERM', shutdown);
-setInterval(() => {}, 1 << 30);

@@ -10,3 +10,4 @@ export * from './lifecycle.ts';
 export { openDatabase, migrate, loadMigrations } from './db/index.ts';
 export type { Database, Queryable, QueryResult, OpenDatabaseOptions, Migration } from './db/index.ts';
 export * from './bus/index.ts';
+export * from './auth/service-token.ts';
