@@ -8,7 +8,14 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, loadConfig, serviceNames, subgraphPort, type SubgraphName } from '@graphex/runtime';
+import {
+  ConfigError,
+  loadConfig,
+  matchingCorePort,
+  serviceNames,
+  subgraphPort,
+  type SubgraphName,
+} from '@graphex/runtime';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const startedAt = performance.now();
@@ -112,6 +119,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
 
   await assertPortFree(config.gatewayPort, 'the gateway', 'PORT');
+  await assertPortFree(matchingCorePort(), 'the matching core', 'MATCHING_CORE_PORT');
   for (const name of serviceNames) {
     await assertPortFree(
       subgraphPort(name),
@@ -134,14 +142,22 @@ async function main(): Promise<void> {
     LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn',
   };
 
-  for (const name of serviceNames) children.push(startChild(name, entryOf(name), env));
   const urls = new Map<string, string>();
   try {
+    // The core first: the subgraphs connect to it (commands in, events out).
+    const core = startChild('matching-core', 'matching-core/src/main.ts', env);
+    children.push(core);
+    const coreUrl = await core.ready;
+    urls.set('matching-core', coreUrl);
+    env['MATCHING_CORE_URL'] = coreUrl;
+    process.stdout.write(`  ✓ ${'matching-core'.padEnd(13)} ${coreUrl}\n`);
+    const subgraphs = serviceNames.map((name) => startChild(name, entryOf(name), env));
+    children.push(...subgraphs);
     // Subgraphs start in parallel; print each as it becomes ready, fail on the first that dies.
     await Promise.all(
-      children.map(async (child) => {
+      subgraphs.map(async (child) => {
         urls.set(child.name, await child.ready);
-        process.stdout.write(`  ✓ ${child.name.padEnd(12)} ${urls.get(child.name)}\n`);
+        process.stdout.write(`  ✓ ${child.name.padEnd(13)} ${urls.get(child.name)}\n`);
       }),
     );
     const gateway = startChild('gateway', entryOf('gateway'), env);

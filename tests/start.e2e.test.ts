@@ -16,7 +16,7 @@ beforeAll(async () => {
   env = { ...process.env, DATA_DIR: dataDir, NODE_ENV: 'development', PORT: String(await freePort()) };
   // The embedded default is PGlite: make sure an outer DATABASE_URL does not leak in.
   delete env['DATABASE_URL'];
-  for (const name of ['IDENTITY', 'LEDGER', 'ORDERS', 'MARKET_DATA', 'WALLETS']) {
+  for (const name of ['IDENTITY', 'LEDGER', 'ORDERS', 'MARKET_DATA', 'WALLETS', 'MATCHING_CORE']) {
     env[`${name}_PORT`] = String(await freePort());
     delete env[`${name}_URL`];
   }
@@ -34,6 +34,7 @@ describe('npm start', () => {
     for (const name of ['identity', 'ledger', 'orders', 'market-data', 'wallets']) {
       expect(first.output.join('\n')).toMatch(new RegExp(`${name}\\s+http://127\\.0\\.0\\.1:\\d+/graphql`));
     }
+    expect(first.output.join('\n')).toMatch(/matching-core\s+ws:\/\/127\.0\.0\.1:\d+\/core/);
     expect((await fetch(gatewayUrl.replace(/\/graphql$/, '/health'))).status).toBe(200);
     await gqlOk(
       gatewayUrl,

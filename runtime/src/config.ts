@@ -124,3 +124,15 @@ export function subgraphUrl(name: SubgraphName, env: Env = process.env): string 
   const host = env['SUBGRAPH_HOST'] || '127.0.0.1';
   return `http://${host}:${subgraphPort(name, env)}/graphql`;
 }
+
+/** Port of the matching-core service: MATCHING_CORE_PORT or 4010. */
+export function matchingCorePort(env: Env = process.env): number {
+  return readPort(env, 'MATCHING_CORE_PORT', 4010);
+}
+
+/** WebSocket URL of the matching-core service: MATCHING_CORE_URL or ws://127.0.0.1:<port>/core. */
+export function matchingCoreUrl(env: Env = process.env): string {
+  return (
+    env['MATCHING_CORE_URL'] || `ws://${env['SUBGRAPH_HOST'] || '127.0.0.1'}:${matchingCorePort(env)}/core`
+  );
+}

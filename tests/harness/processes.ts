@@ -15,7 +15,7 @@ import pg from 'pg';
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 export const subgraphNames = ['identity', 'ledger', 'orders', 'market-data', 'wallets'] as const;
-export type ServiceName = (typeof subgraphNames)[number] | 'gateway';
+export type ServiceName = (typeof subgraphNames)[number] | 'gateway' | 'matching-core';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -138,7 +138,9 @@ export interface Platform {
 }
 
 function entryOf(name: ServiceName): string {
-  return name === 'gateway' ? 'gateway/src/main.ts' : `subgraphs/${name}/src/main.ts`;
+  if (name === 'gateway') return 'gateway/src/main.ts';
+  if (name === 'matching-core') return 'matching-core/src/main.ts';
+  return `subgraphs/${name}/src/main.ts`;
 }
 
 function envKey(name: string): string {
@@ -151,7 +153,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'graphex-e2e-')));
   const schemaPrefix = `e2e_${randomBytes(4).toString('hex')}_`;
   const ports = new Map<ServiceName, number>();
-  for (const name of [...subgraphNames, 'gateway'] as const) ports.set(name, await freePort());
+  for (const name of [...subgraphNames, 'gateway', 'matching-core'] as const)
+    ports.set(name, await freePort());
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_ENV: 'test',
@@ -159,6 +162,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     DATA_DIR: dataDir,
     DATABASE_SCHEMA_PREFIX: process.env['DATABASE_SCHEMA_PREFIX'] ?? schemaPrefix,
     PORT: String(ports.get('gateway')),
+    MATCHING_CORE_PORT: String(ports.get('matching-core')),
+    MATCHING_CORE_URL: `ws://127.0.0.1:${ports.get('matching-core')}/core`,
     ...options.env,
   };
   for (const name of subgraphNames) {
@@ -176,6 +181,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     await Promise.all([...processes.values()].map((p) => p.stop()));
   };
   try {
+    await launch('matching-core');
     await Promise.all(subgraphNames.map((name) => launch(name)));
     await launch('gateway');
   } catch (error) {
