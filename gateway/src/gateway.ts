@@ -42,6 +42,12 @@ import { legacyJsonStatus } from './http/legacy-json-status.ts';
 import { requestIdFor } from './http/request-id.ts';
 import { SubgraphDataSource, internalIdentityTokenFor, type GatewayContext } from './subgraph-data-source.ts';
 import { readSupergraphSdl, subgraphsOfSupergraph } from './supergraph.ts';
+import {
+  attachSubscriptionServer,
+  authorizationFromConnectionParams,
+  createSubscriptionExecutor,
+  type FeedPolicy,
+} from './subscriptions/index.ts';
 
 export interface GatewayOptions {
   readonly logger?: Logger;
@@ -78,6 +84,28 @@ export const gatewayDefaults = {
   headersTimeoutMs: 20_000,
   requestTimeoutMs: 60_000,
 } as const;
+
+/**
+ * Subscription feeds that are the same for every subscriber: one upstream subscription serves all
+ * of them. An order book feed is a SNAPSHOT followed by DELTAs, so a late joiner catches up from
+ * the last SNAPSHOT and the DELTAs since (bounded; past the bound a fresh upstream gives a new
+ * SNAPSHOT).
+ */
+export const publicSubscriptionFeeds: Readonly<Record<string, FeedPolicy>> = {
+  trades: { public: true },
+  ticker: { public: true },
+  orderBook: {
+    public: true,
+    catchUp: {
+      retain: (kept, event) =>
+        (event.data?.['orderBook'] as { kind?: string } | undefined)?.kind === 'SNAPSHOT'
+          ? [event]
+          : [...kept, event],
+      maxRetainedEvents: 200,
+      resyncSlowSubscribers: true,
+    },
+  },
+};
 
 function isPlatformSubgraph(name: string): name is SubgraphName {
   return (serviceNames as readonly string[]).includes(name);
@@ -246,6 +274,24 @@ export async function startGateway(
     await apollo.stop();
     throw error;
   }
+  // Federated subscriptions over graphql-ws on the same port and path (DESIGN.md "Subscriptions").
+  const subscriptions = createSubscriptionExecutor({
+    supergraphSdl,
+    subgraphUrls,
+    logger,
+    signIdentity: (identity) => internalIdentityTokenFor(identity, config)(),
+    createDataSource: (name, url) =>
+      new SubgraphDataSource({ name, url, signer: config, logger, timeoutMs: subgraphTimeoutMs }),
+    feeds: publicSubscriptionFeeds,
+  });
+  const subscriptionServer = attachSubscriptionServer(httpServer, {
+    path: '/graphql',
+    executor: subscriptions,
+    logger,
+    authenticate: (connectionParams) => authenticate(authorizationFromConnectionParams(connectionParams)),
+    formatError: createErrorFormatter(logger),
+  });
+
   const port = (httpServer.address() as AddressInfo).port;
   const url = `http://${config.host}:${port}/graphql`;
   logger.info('listening', { url, subgraphs: subgraphUrls });
@@ -259,6 +305,8 @@ export async function startGateway(
     subgraphUrls,
     close: () =>
       (closing ??= (async () => {
+        await subscriptionServer.close();
+        await subscriptions.close();
         await new Promise<void>((resolve) => {
           httpServer.close(() => resolve());
           httpServer.closeIdleConnections();
