@@ -45,19 +45,36 @@ export const MAX_RECORD_BYTES = 1 << 20;
 
 // ------------------------------------------------------------------------------------------
 // CRC-32 (IEEE 802.3, the zlib polynomial), table driven: deterministic and dependency-free.
-const CRC_TABLE = (() => {
-  const table = new Int32Array(256);
+// Slice-by-4: four tables, four bytes per step (about 3× the byte-wise loop; records are short,
+// so this is most of the encoding cost).
+const CRC_TABLES = (() => {
+  const t = new Int32Array(4 * 256);
   for (let n = 0; n < 256; n += 1) {
     let c = n;
     for (let k = 0; k < 8; k += 1) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c;
+    t[n] = c;
   }
-  return table;
+  for (let n = 0; n < 256; n += 1) {
+    t[256 + n] = (t[n]! >>> 8) ^ t[t[n]! & 0xff]!;
+    t[512 + n] = (t[256 + n]! >>> 8) ^ t[t[256 + n]! & 0xff]!;
+    t[768 + n] = (t[512 + n]! >>> 8) ^ t[t[512 + n]! & 0xff]!;
+  }
+  return t;
 })();
 
 export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
+  const t = CRC_TABLES;
   let crc = -1;
-  for (let i = start; i < end; i += 1) crc = CRC_TABLE[(crc ^ bytes[i]!) & 0xff]! ^ (crc >>> 8);
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    crc ^= bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24);
+    crc =
+      t[768 + (crc & 0xff)]! ^
+      t[512 + ((crc >>> 8) & 0xff)]! ^
+      t[256 + ((crc >>> 16) & 0xff)]! ^
+      t[crc >>> 24]!;
+  }
+  for (; i < end; i += 1) crc = t[(crc ^ bytes[i]!) & 0xff]! ^ (crc >>> 8);
   return (crc ^ -1) >>> 0;
 }
 

@@ -1,5 +1,6 @@
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { crc32 as zlibCrc32 } from 'node:zlib';
 import { join } from 'node:path';
 import type { Command } from '@graphex/schema';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -60,8 +61,14 @@ const normalize = (value: unknown) =>
   JSON.parse(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)));
 
 describe('codec', () => {
-  it('crc32 matches the zlib polynomial', () => {
+  it('crc32 matches zlib on every length and offset', () => {
     expect(crc32(Buffer.from('123456789'))).toBe(0xcbf43926);
+    const bytes = Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 131 + 7) & 0xff));
+    for (let start = 0; start < 9; start += 1) {
+      for (let end = start; end < bytes.length; end += 7) {
+        expect(crc32(bytes, start, end)).toBe(zlibCrc32(bytes.subarray(start, end)));
+      }
+    }
   });
 
   it('round-trips every command type exactly', () => {

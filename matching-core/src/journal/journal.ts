@@ -13,7 +13,6 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
-  write,
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -101,23 +100,21 @@ export class JournalWriter {
     this.#spare = full;
     this.#pendingCommands = 0;
     const fd = this.#fd;
+    // The write is a memcpy into the page cache: do it now, so the thread pool only waits for the
+    // device. (Chaining write → fdatasync through callbacks would start the sync only when the
+    // busy main thread next yields, and serialise the disk wait with matching again.)
+    let written = 0;
+    while (written < bytes) written += writeSync(fd, full.buffer, written, bytes - written);
     const promise = new Promise<void>((resolve, reject) => {
-      const writeFrom = (offset: number): void => {
-        write(fd, full.buffer, offset, bytes - offset, null, (error, written) => {
-          if (error) return reject(error);
-          if (offset + written < bytes) return writeFrom(offset + written);
-          fdatasync(fd, (syncError) => {
-            if (syncError) return reject(syncError);
-            full.reset();
-            this.durableBytes += bytes;
-            this.durableCommands += commands;
-            this.commits += 1;
-            this.#inFlight = null;
-            resolve();
-          });
-        });
-      };
-      writeFrom(0);
+      fdatasync(fd, (syncError) => {
+        this.#inFlight = null;
+        if (syncError) return reject(syncError);
+        full.reset();
+        this.durableBytes += bytes;
+        this.durableCommands += commands;
+        this.commits += 1;
+        resolve();
+      });
     });
     this.#inFlight = promise;
     return promise;
