@@ -1,0 +1,160 @@
+/**
+ * `npm run bench:fanout`: N graphql-ws subscribers to `orderBook(BTC-USDT)` through the gateway
+ * while a scripted market maker changes the book R times a second. Prints delivered events/s,
+ * delivery latency p50/p99 (mutation sent → event received, matched by the price level it
+ * touched), SNAPSHOT resends, sequence gaps seen by any client, and gateway memory over time.
+ *
+ *   npm run bench:fanout -- --subscribers 5000 --rate 100 --seconds 60
+ */
+import { connectWs, gqlOk, startPlatform } from '../harness/index.ts';
+import { argValue, round2, rssMiB, summarize } from './stats.ts';
+
+const subscriberCount = argValue('subscribers', 5000);
+const ratePerSecond = argValue('rate', 100);
+const seconds = argValue('seconds', 60);
+
+interface BookEvent {
+  orderBook: {
+    kind: 'SNAPSHOT' | 'DELTA';
+    sequence: string;
+    bids: Array<{ price: string }>;
+    asks: Array<{ price: string }>;
+  };
+}
+
+async function main(): Promise<void> {
+  console.log(`bench:fanout — ${subscriberCount} subscribers, ${ratePerSecond} book changes/s, ${seconds} s`);
+  const platform = await startPlatform({
+    env: {
+      EXCHANGE_ADMIN_EMAIL: 'fanout-admin@graphex.test',
+      EXCHANGE_ADMIN_PASSWORD: 'Fanout-admin-2026',
+      LOG_LEVEL: 'error',
+      GATEWAY_RATE_LIMIT_DISABLED: '1',
+    },
+  });
+  const url = platform.gatewayUrl;
+  const gatewayPid = platform.processes.get('gateway')?.child.pid;
+  const clients: Array<ReturnType<typeof connectWs>> = [];
+  try {
+    const admin = await gqlOk<{ login: { accessToken: string } }>(
+      url,
+      `mutation { login(input: { email: "fanout-admin@graphex.test", password: "Fanout-admin-2026" }) { accessToken } }`,
+    );
+    const maker = await gqlOk<{ register: { accessToken: string; user: { id: string } } }>(
+      url,
+      `mutation { register(input: { email: "maker@bench.test", password: "maker-password-2026" }) { accessToken user { id } } }`,
+    );
+    await gqlOk(
+      url,
+      `mutation ($u: ID!) { adminAdjustBalance(userId: $u, currency: "USDT", amount: "100000000", reason: "bench") { available } }`,
+      { u: maker.register.user.id },
+      admin.login.accessToken,
+    );
+
+    const sentAt = new Map<string, number>(); // price → time the mutation that touches it was sent
+    const latencies: number[] = [];
+    let delivered = 0;
+    let snapshots = 0;
+    let resends = 0;
+    let gaps = 0;
+    let connected = 0;
+    const memory: number[] = [rssMiB(gatewayPid)];
+
+    for (let i = 0; i < subscriberCount; i += 1) {
+      const client = connectWs(url);
+      clients.push(client);
+      let lastSequence: bigint | null = null;
+      let seenSnapshot = false;
+      client.subscribe<BookEvent>(
+        {
+          query: `subscription { orderBook(symbol: "BTC-USDT", depth: 50) { kind sequence bids { price } asks { price } } }`,
+        },
+        {
+          next: (result) => {
+            const book = result.data?.orderBook;
+            if (!book) return;
+            const now = performance.now();
+            delivered += 1;
+            const sequence = BigInt(book.sequence);
+            if (book.kind === 'SNAPSHOT') {
+              if (seenSnapshot) resends += 1;
+              else connected += 1;
+              seenSnapshot = true;
+              snapshots += 1;
+            } else {
+              if (lastSequence !== null && sequence !== lastSequence + 1n) gaps += 1;
+              for (const level of [...book.bids, ...book.asks]) {
+                const sent = sentAt.get(level.price);
+                if (sent !== undefined) latencies.push(now - sent);
+              }
+            }
+            lastSequence = sequence;
+          },
+          error: () => undefined,
+          complete: () => undefined,
+        },
+      );
+    }
+    const connectDeadline = Date.now() + 120_000;
+    while (connected < subscriberCount && Date.now() < connectDeadline)
+      await new Promise((r) => setTimeout(r, 200));
+    console.log(
+      `subscribed: ${connected}/${subscriberCount} got their first SNAPSHOT; gateway RSS ${rssMiB(gatewayPid)} MiB`,
+    );
+    delivered = 0;
+    latencies.length = 0;
+    const snapshotsBefore = snapshots;
+
+    // The market maker: place a bid at a fresh price, or cancel the oldest, alternating.
+    const open: string[] = [];
+    const started = performance.now();
+    let mutations = 0;
+    const memoryTimer = setInterval(() => memory.push(rssMiB(gatewayPid)), 1000);
+    let tick = 0;
+    while (performance.now() - started < seconds * 1000) {
+      const due = started + (tick * 1000) / ratePerSecond;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      tick += 1;
+      if (open.length > 20 || (open.length > 0 && tick % 2 === 0)) {
+        const id = open.shift()!;
+        const [orderId, price] = id.split('@') as [string, string];
+        sentAt.set(price, performance.now());
+        await gqlOk(
+          url,
+          `mutation ($id: ID!) { cancelOrder(id: $id) { id } }`,
+          { id: orderId },
+          maker.register.accessToken,
+        );
+      } else {
+        const cents = 4_000_000 + (tick % 50_000);
+        const price = `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`;
+        sentAt.set(price, performance.now());
+        const placed = await gqlOk<{ placeOrder: { id: string } }>(
+          url,
+          `mutation ($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }`,
+          { input: { symbol: 'BTC-USDT', side: 'BUY', type: 'LIMIT', price, quantity: '0.001' } },
+          maker.register.accessToken,
+        );
+        open.push(`${placed.placeOrder.id}@${price}`);
+      }
+      mutations += 1;
+    }
+    await new Promise((r) => setTimeout(r, 2000));
+    clearInterval(memoryTimer);
+    const elapsed = (performance.now() - started) / 1000;
+    const s = summarize(latencies);
+    const memoryEnd = memory[memory.length - 1]!;
+    console.log(
+      `maker: ${mutations} mutations in ${round2(elapsed)} s; gateway RSS MiB over time: ${memory.join(' ')}`,
+    );
+    console.log(
+      `bench:fanout subscribers=${connected} delivered_events_per_s=${Math.round(delivered / elapsed)} latency_p50_ms=${round2(s.p50)} latency_p99_ms=${round2(s.p99)} snapshot_resends=${resends + (snapshots - snapshotsBefore - resends)} gaps=${gaps} gateway_rss_start_mib=${memory[0]} gateway_rss_end_mib=${memoryEnd} gateway_rss_max_mib=${Math.max(...memory)}`,
+    );
+  } finally {
+    await Promise.all(clients.map((client) => client.dispose()));
+    await platform.stop();
+  }
+}
+
+await main();
