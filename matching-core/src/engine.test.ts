@@ -157,6 +157,7 @@ describe('market orders', () => {
     h.limit(2, M, 'SELL', P + 100, 2);
     const r = h.market(1, M, 'BUY', 5);
     expect(r).toMatchObject({ status: 'EXPIRED', filledLots: 4, remainingLots: 1 });
+    expect(h.eventsOf('OrderDone').at(-1)!.reason).toBe('IOC_REMAINDER');
     expect(h.locked(1, USDT)).toBe(0n);
     expect(h.available(1, USDT)).toBe(USDT_1M - 1_000_000n - 1_000_020n);
   });
@@ -253,6 +254,71 @@ describe('amend', () => {
     const r = h.run({ type: 'AmendOrder', userId: 1, orderId: buy, priceTicks: P * 3, quantityLots: null });
     expect(r.code).toBe(ResultCode.INSUFFICIENT_FUNDS);
     expect(h.engine.orders.get(buy)!.priceTicks).toBe(P);
+  });
+});
+
+describe('more order behaviour', () => {
+  it('quantity up re-queues behind the level (loses priority)', () => {
+    const h = funded();
+    const first = h.limit(2, M, 'SELL', P, 3).orderId!;
+    const second = h.limit(3, M, 'SELL', P, 3).orderId!;
+    const r = h.run({ type: 'AmendOrder', userId: 2, orderId: first, priceTicks: null, quantityLots: 4 });
+    expect(r).toMatchObject({ status: 'OPEN', remainingLots: 4 });
+    expect(h.eventsOf('OrderAmended')[0]!.requeued).toBe(true);
+    expect(h.locked(2, BTC)).toBe(4_000n);
+    h.limit(1, M, 'BUY', P, 3);
+    expect(h.eventsOf('Trade')[0]!.makerOrderId).toBe(second);
+  });
+  it('post-only order amended to a crossing price is refused and left as it was', () => {
+    const h = funded();
+    h.limit(2, M, 'SELL', P, 3);
+    const id = h.limit(1, M, 'BUY', P - 5, 3, { postOnly: true }).orderId!;
+    const r = h.run({ type: 'AmendOrder', userId: 1, orderId: id, priceTicks: P, quantityLots: null });
+    expect(r.code).toBe(ResultCode.POST_ONLY_WOULD_TRADE);
+    expect(h.engine.orders.get(id)!.priceTicks).toBe(P - 5);
+  });
+  it('a stop whose condition already holds triggers at placement', () => {
+    const h = funded();
+    h.limit(2, M, 'SELL', P, 6);
+    h.limit(1, M, 'BUY', P, 3); // last trade P
+    const r = h.limit(1, M, 'BUY', P, 3, { orderType: 'STOP_LIMIT', stopPriceTicks: P - 10 });
+    expect(h.eventsOf('OrderTriggered')).toHaveLength(1);
+    expect(r).toMatchObject({ status: 'FILLED', filledLots: 3 });
+  });
+  it('FOK market buy fills completely or not at all; STP applies to market orders', () => {
+    const h = funded();
+    h.limit(2, M, 'SELL', P, 3);
+    expect(h.market(1, M, 'BUY', 4, null, { timeInForce: 'FOK' })).toMatchObject({
+      status: 'EXPIRED',
+      filledLots: 0,
+    });
+    expect(h.market(1, M, 'BUY', 3, null, { timeInForce: 'FOK' })).toMatchObject({
+      status: 'FILLED',
+      filledLots: 3,
+    });
+    h.limit(1, M, 'SELL', P, 3);
+    const r = h.market(1, M, 'BUY', 3, null, { selfTradePrevention: 'EXPIRE_TAKER' });
+    expect(r).toMatchObject({ status: 'EXPIRED', filledLots: 0 });
+    expect(h.eventsOf('OrderDone')[0]!.reason).toBe('SELF_TRADE');
+  });
+  it('invalid shapes are refused as INVALID_COMMAND (BAD_USER_INPUT)', () => {
+    const h = funded();
+    for (const extra of [
+      { quantityLots: 0 },
+      { orderType: 'MARKET' as const, timeInForce: 'GTC' as const },
+      { postOnly: true, timeInForce: 'IOC' as const },
+      {
+        orderType: 'STOP_MARKET' as const,
+        timeInForce: 'IOC' as const,
+        priceTicks: null,
+        stopPriceTicks: P,
+        quantityLots: 3,
+      }, // buy needs a budget
+    ]) {
+      const r = h.limit(1, M, 'BUY', P, 3, extra);
+      expect(r.code).toBe(ResultCode.INVALID_COMMAND);
+      expect(resultCodeToErrorCode[r.code]).toBe('BAD_USER_INPUT');
+    }
   });
 });
 

@@ -976,7 +976,7 @@ export class MatchingEngine {
     }
     if (isOpen) this.#closed(market, order);
     this.#releaseOrderHold(market, order);
-    this.#doneEvent(order, 'EXPIRED', stopReason ?? (byBudget ? 'BUDGET_EXHAUSTED' : 'IOC_REMAINDER'));
+    this.#doneEvent(order, 'EXPIRED', stopReason ?? 'IOC_REMAINDER');
   }
 
   #expireMaker(market: MarketState, maker: Order): void {
