@@ -20,6 +20,7 @@ import {
   type TestDatabase,
 } from '@graphex/runtime/testing';
 import { referenceMarkets } from '@graphex/schema';
+import { createInProcessCoreClient, type InProcessCoreClient } from '@graphex/matching-core';
 import {
   createMarketDataService,
   marketDataMigrationsDir,
@@ -36,23 +37,31 @@ const marketFields =
 describe('market-data service', () => {
   let testDb: TestDatabase;
   let service: RunningService;
+  let core: InProcessCoreClient;
+  let coreDir: string;
 
   beforeAll(async () => {
+    coreDir = await mkdtemp(path.join(os.tmpdir(), 'graphex-market-data-core-'));
+    core = await createInProcessCoreClient({ dataDir: coreDir });
     testDb = await openTestDatabase(marketDataSchemaName, marketDataMigrationsDir);
     service = await createMarketDataService({
       config: testConfig(),
       db: testDb.db,
       port: 0,
       logger: testLogger,
+      coreClient: core,
     });
   });
 
   afterAll(async () => {
     await service?.close();
+    await core?.close();
     await testDb?.dispose();
+    await rm(coreDir, { recursive: true, force: true });
   });
 
-  it('answers /health with 200 when its database answers', async () => {
+  it('answers /health with 200 once its database answers and the projection caught up', async () => {
+    await (service as Awaited<ReturnType<typeof createMarketDataService>>).projection.whenCaughtUp();
     const response = await fetch(service.url.replace('/graphql', '/health'));
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ service: 'market-data', status: 'ok' });
@@ -228,14 +237,17 @@ describe('market-data service', () => {
 
 describe('market-data seeding across restarts', () => {
   let dataDir: string;
+  let core: InProcessCoreClient;
   const databaseUrl = process.env['DATABASE_URL'];
   const schema = databaseUrl ? `market_data_r${Date.now().toString(36)}` : marketDataSchemaName;
 
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'graphex-market-data-'));
+    core = await createInProcessCoreClient({ dataDir: path.join(dataDir, 'core') });
   });
 
   afterAll(async () => {
+    await core?.close();
     await rm(dataDir, { recursive: true, force: true });
     if (databaseUrl) {
       const client = new pg.Client({ connectionString: databaseUrl });
@@ -249,7 +261,8 @@ describe('market-data seeding across restarts', () => {
     const config = testConfig({ DATA_DIR: dataDir, ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) });
     const query = '{ markets { symbol makerFeeRate takerFeeRate status } }';
 
-    const first = await startMarketData(config, { port: 0, logger: testLogger, schema });
+    const first = await startMarketData(config, { port: 0, logger: testLogger, schema, coreClient: core });
+    await first.projection.whenCaughtUp();
     const initial = await callSubgraph<{ markets: Array<{ symbol: string }> }>(first.url, query);
     await first.close();
     expect(initial.data?.markets.map((market) => market.symbol)).toEqual(['BTC-USDT', 'ETH-BTC', 'ETH-USDT']);
@@ -261,7 +274,8 @@ describe('market-data seeding across restarts', () => {
     await db.query("DELETE FROM markets WHERE symbol = 'ETH-BTC'");
     await db.close();
 
-    const second = await startMarketData(config, { port: 0, logger: testLogger, schema });
+    const second = await startMarketData(config, { port: 0, logger: testLogger, schema, coreClient: core });
+    await second.projection.whenCaughtUp();
     const afterRestart = await callSubgraph(second.url, query);
     await second.close();
     expect(afterRestart.data).toEqual({

@@ -28,6 +28,23 @@ export type Asset = {
   symbol: Scalars['String']['output'];
 };
 
+/** SNAPSHOT: the whole window of the book. DELTA: only the levels that changed. */
+export type BookEventKind =
+  | 'DELTA'
+  | 'SNAPSHOT';
+
+/** OHLCV of one interval bucket (UTC) that had at least one trade. */
+export type Candle = {
+  __typename?: 'Candle';
+  close: Scalars['Decimal']['output'];
+  high: Scalars['Decimal']['output'];
+  low: Scalars['Decimal']['output'];
+  open: Scalars['Decimal']['output'];
+  openTime: Scalars['DateTime']['output'];
+  /** Traded quantity in the base currency. */
+  volume: Scalars['Decimal']['output'];
+};
+
 /** A spot market: base asset priced in the quote asset. */
 export type Market = {
   __typename?: 'Market';
@@ -55,19 +72,144 @@ export type MarketStatus =
   | 'HALTED'
   | 'TRADING';
 
+/** The best levels of a market's book at one sequence. */
+export type OrderBook = {
+  __typename?: 'OrderBook';
+  /** Lowest price first. */
+  asks: Array<PriceLevel>;
+  /** Highest price first. */
+  bids: Array<PriceLevel>;
+  /** The market's book sequence: it rises by one with every change of any level. */
+  sequence: Scalars['String']['output'];
+  symbol: Scalars['String']['output'];
+};
+
+/**
+ * One event of an order book stream. The first is a SNAPSHOT of the best `depth` levels per side at
+ * `sequence`; then one DELTA per book change, `sequence` rising by exactly one, carrying the levels of
+ * that window that changed (quantity "0" = removed, including a level pushed out of the window; a
+ * level pulled into the window appears with its quantity). A DELTA may be empty when the change lies
+ * outside the window. Applying the DELTAs in order to the SNAPSHOT gives the book's best `depth`
+ * levels at every sequence. A fresh SNAPSHOT may come at any time (the subscriber fell behind or the
+ * stream resynchronised): replace the book with it.
+ */
+export type OrderBookEvent = {
+  __typename?: 'OrderBookEvent';
+  asks: Array<PriceLevel>;
+  bids: Array<PriceLevel>;
+  kind: BookEventKind;
+  sequence: Scalars['String']['output'];
+  symbol: Scalars['String']['output'];
+};
+
+/** Aggregated resting quantity at one price. */
+export type PriceLevel = {
+  __typename?: 'PriceLevel';
+  price: Scalars['Decimal']['output'];
+  /** Total quantity at this price, in the base currency. In a DELTA, "0" means the level is gone. */
+  quantity: Scalars['Decimal']['output'];
+};
+
 export type Query = {
   __typename?: 'Query';
   /** Every asset, ordered by symbol. Public. */
   assets: Array<Asset>;
+  /** The latest `limit` (1..1000) candles of `interval` ("1m", "5m", "1h", "1d"), oldest first. Public. */
+  candles: Array<Candle>;
   /** One market by symbol, or null when no market has it. Public. */
   market?: Maybe<Market>;
   /** Every market, ordered by symbol. Public. */
   markets: Array<Market>;
+  /** The best `depth` (1..500) levels per side. MARKET_NOT_FOUND for an unknown symbol. Public. */
+  orderBook: OrderBook;
+  /** Every market's ticker, ordered by symbol. Public. */
+  tickers: Array<Ticker>;
+  /** The latest `limit` (1..1000) trades, newest first. Public. */
+  trades: Array<Trade>;
+};
+
+
+export type QueryCandlesArgs = {
+  interval: Scalars['String']['input'];
+  limit?: InputMaybe<Scalars['Int']['input']>;
+  symbol: Scalars['String']['input'];
 };
 
 
 export type QueryMarketArgs = {
   symbol: Scalars['String']['input'];
+};
+
+
+export type QueryOrderBookArgs = {
+  depth?: InputMaybe<Scalars['Int']['input']>;
+  symbol: Scalars['String']['input'];
+};
+
+
+export type QueryTradesArgs = {
+  limit?: InputMaybe<Scalars['Int']['input']>;
+  symbol: Scalars['String']['input'];
+};
+
+export type Side =
+  | 'BUY'
+  | 'SELL';
+
+export type Subscription = {
+  __typename?: 'Subscription';
+  /** A SNAPSHOT of the best `depth` (1..500) levels, then a DELTA per book change. Public. */
+  orderBook: OrderBookEvent;
+  /** The market's ticker now, then whenever a trade or the best bid/ask changes it. Public. */
+  ticker: Ticker;
+  /** Every trade of the market from now on. Public. */
+  trades: Trade;
+};
+
+
+export type SubscriptionOrderBookArgs = {
+  depth?: InputMaybe<Scalars['Int']['input']>;
+  symbol: Scalars['String']['input'];
+};
+
+
+export type SubscriptionTickerArgs = {
+  symbol: Scalars['String']['input'];
+};
+
+
+export type SubscriptionTradesArgs = {
+  symbol: Scalars['String']['input'];
+};
+
+/**
+ * Rolling 24 hour figures of a market, at one-minute granularity (the last 1440 one-minute buckets,
+ * the current one included). `last` is the latest trade ever; best bid and ask are the book's now.
+ */
+export type Ticker = {
+  __typename?: 'Ticker';
+  bestAsk?: Maybe<Scalars['Decimal']['output']>;
+  bestBid?: Maybe<Scalars['Decimal']['output']>;
+  high24h?: Maybe<Scalars['Decimal']['output']>;
+  last?: Maybe<Scalars['Decimal']['output']>;
+  low24h?: Maybe<Scalars['Decimal']['output']>;
+  open24h?: Maybe<Scalars['Decimal']['output']>;
+  symbol: Scalars['String']['output'];
+  /** Traded quantity in the base currency over the window. */
+  volume24h: Scalars['Decimal']['output'];
+};
+
+/** A public trade. */
+export type Trade = {
+  __typename?: 'Trade';
+  createdAt: Scalars['DateTime']['output'];
+  id: Scalars['ID']['output'];
+  price: Scalars['Decimal']['output'];
+  /** Quantity in the base currency. */
+  quantity: Scalars['Decimal']['output'];
+  symbol: Scalars['String']['output'];
+  /** The side of the incoming (taker) order. */
+  takerSide: Side;
 };
 
 export type WithIndex<TObject> = TObject & Record<string, any>;
@@ -172,11 +314,21 @@ export type ResolversTypes = ResolversObject<{
   Asset: ResolverTypeWrapper<Asset>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  BookEventKind: BookEventKind;
+  Candle: ResolverTypeWrapper<Candle>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   Decimal: ResolverTypeWrapper<Scalars['Decimal']['output']>;
   Market: ResolverTypeWrapper<Market>;
   MarketStatus: MarketStatus;
+  OrderBook: ResolverTypeWrapper<OrderBook>;
+  OrderBookEvent: ResolverTypeWrapper<OrderBookEvent>;
+  PriceLevel: ResolverTypeWrapper<PriceLevel>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  Side: Side;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  Ticker: ResolverTypeWrapper<Ticker>;
+  Trade: ResolverTypeWrapper<Trade>;
+  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
 }>;
 
@@ -185,10 +337,18 @@ export type ResolversParentTypes = ResolversObject<{
   Asset: Asset | FederationReferenceTypes['Asset'];
   Int: Scalars['Int']['output'];
   String: Scalars['String']['output'];
+  Candle: Candle;
   DateTime: Scalars['DateTime']['output'];
   Decimal: Scalars['Decimal']['output'];
   Market: Market | FederationReferenceTypes['Market'];
+  OrderBook: OrderBook;
+  OrderBookEvent: OrderBookEvent;
+  PriceLevel: PriceLevel;
   Query: Record<PropertyKey, never>;
+  Subscription: Record<PropertyKey, never>;
+  Ticker: Ticker;
+  Trade: Trade;
+  ID: Scalars['ID']['output'];
   Boolean: Scalars['Boolean']['output'];
 }>;
 
@@ -197,6 +357,15 @@ export type AssetResolvers<ContextType = SubgraphContext, ParentType extends Res
   decimals?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   symbol?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type CandleResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['Candle'] = ResolversParentTypes['Candle']> = ResolversObject<{
+  close?: Resolver<ResolversTypes['Decimal'], ParentType, ContextType>;
+  high?: Resolver<ResolversTypes['Decimal'], ParentType, ContextType>;
+  low?: Resolver<ResolversTypes['Decimal'], ParentType, ContextType>;
+  open?: Resolver<ResolversTypes['Decimal'], ParentType, ContextType>;
+  openTime?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  volume?: Resolver<ResolversTypes['Decimal'], ParentType, ContextType>;
 }>;
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
@@ -222,17 +391,74 @@ export type MarketResolvers<ContextType = SubgraphContext, ParentType extends Re
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 }>;
 
+export type OrderBookResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['OrderBook'] = ResolversParentTypes['OrderBook']> = ResolversObject<{
+  asks?: Resolver<Array<ResolversTypes['PriceLevel']>, ParentType, ContextType>;
+  bids?: Resolver<Array<ResolversTypes['PriceLevel']>, ParentType, ContextType>;
+  sequence?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  symbol?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type OrderBookEventResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['OrderBookEvent'] = ResolversParentTypes['OrderBookEvent']> = ResolversObject<{
+  asks?: Resolver<Array<ResolversTypes['PriceLevel']>, ParentType, ContextType>;
+  bids?: Resolver<Array<ResolversTypes['PriceLevel']>, ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['BookEventKind'], ParentType, ContextType>;
+  sequence?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  symbol?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type PriceLevelResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['PriceLevel'] = ResolversParentTypes['PriceLevel']> = ResolversObject<{
+  price?: Resolver<ResolversTypes['Decimal'], ParentType, ContextType>;
+  quantity?: Resolver<ResolversTypes['Decimal'], ParentType, ContextType>;
+}>;
+
 export type QueryResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
   assets?: Resolver<Array<ResolversTypes['Asset']>, ParentType, ContextType>;
+  candles?: Resolver<Array<ResolversTypes['Candle']>, ParentType, ContextType, RequireFields<QueryCandlesArgs, 'interval' | 'limit' | 'symbol'>>;
   market?: Resolver<Maybe<ResolversTypes['Market']>, ParentType, ContextType, RequireFields<QueryMarketArgs, 'symbol'>>;
   markets?: Resolver<Array<ResolversTypes['Market']>, ParentType, ContextType>;
+  orderBook?: Resolver<ResolversTypes['OrderBook'], ParentType, ContextType, RequireFields<QueryOrderBookArgs, 'depth' | 'symbol'>>;
+  tickers?: Resolver<Array<ResolversTypes['Ticker']>, ParentType, ContextType>;
+  trades?: Resolver<Array<ResolversTypes['Trade']>, ParentType, ContextType, RequireFields<QueryTradesArgs, 'limit' | 'symbol'>>;
+}>;
+
+export type SubscriptionResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = ResolversObject<{
+  orderBook?: SubscriptionResolver<ResolversTypes['OrderBookEvent'], "orderBook", ParentType, ContextType, RequireFields<SubscriptionOrderBookArgs, 'depth' | 'symbol'>>;
+  ticker?: SubscriptionResolver<ResolversTypes['Ticker'], "ticker", ParentType, ContextType, RequireFields<SubscriptionTickerArgs, 'symbol'>>;
+  trades?: SubscriptionResolver<ResolversTypes['Trade'], "trades", ParentType, ContextType, RequireFields<SubscriptionTradesArgs, 'symbol'>>;
+}>;
+
+export type TickerResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['Ticker'] = ResolversParentTypes['Ticker']> = ResolversObject<{
+  bestAsk?: Resolver<Maybe<ResolversTypes['Decimal']>, ParentType, ContextType>;
+  bestBid?: Resolver<Maybe<ResolversTypes['Decimal']>, ParentType, ContextType>;
+  high24h?: Resolver<Maybe<ResolversTypes['Decimal']>, ParentType, ContextType>;
+  last?: Resolver<Maybe<ResolversTypes['Decimal']>, ParentType, ContextType>;
+  low24h?: Resolver<Maybe<ResolversTypes['Decimal']>, ParentType, ContextType>;
+  open24h?: Resolver<Maybe<ResolversTypes['Decimal']>, ParentType, ContextType>;
+  symbol?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  volume24h?: Resolver<ResolversTypes['Decimal'], ParentType, ContextType>;
+}>;
+
+export type TradeResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['Trade'] = ResolversParentTypes['Trade']> = ResolversObject<{
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  price?: Resolver<ResolversTypes['Decimal'], ParentType, ContextType>;
+  quantity?: Resolver<ResolversTypes['Decimal'], ParentType, ContextType>;
+  symbol?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  takerSide?: Resolver<ResolversTypes['Side'], ParentType, ContextType>;
 }>;
 
 export type Resolvers<ContextType = SubgraphContext> = ResolversObject<{
   Asset?: AssetResolvers<ContextType>;
+  Candle?: CandleResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   Decimal?: GraphQLScalarType;
   Market?: MarketResolvers<ContextType>;
+  OrderBook?: OrderBookResolvers<ContextType>;
+  OrderBookEvent?: OrderBookEventResolvers<ContextType>;
+  PriceLevel?: PriceLevelResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
+  Ticker?: TickerResolvers<ContextType>;
+  Trade?: TradeResolvers<ContextType>;
 }>;
 

@@ -21,6 +21,17 @@ import {
   type RunningService,
 } from '@graphex/runtime';
 import { errorCodeOf, type ErrorCode } from '@graphex/schema';
+import {
+  serveSubscriptions,
+  type SubscriptionServer,
+  type SubscriptionServerLimits,
+} from './subscription-server.ts';
+
+/** A Subscription field's `subscribe` (returns an AsyncIterable) and `resolve` (maps each event). */
+export interface SubscriptionFieldResolver {
+  readonly subscribe: (...args: never[]) => unknown;
+  readonly resolve?: (...args: never[]) => unknown;
+}
 
 export interface MercuriusSubgraphOptions<TContext extends BaseRequestContext> {
   readonly name: string;
@@ -35,6 +46,11 @@ export interface MercuriusSubgraphOptions<TContext extends BaseRequestContext> {
   readonly isReady?: () => Promise<boolean>;
   readonly onClose?: () => Promise<void>;
   readonly maxBodyBytes?: number;
+  /** Subscription fields served over graphql-ws on the same path (see subscription-server.ts). */
+  readonly subscriptions?: {
+    readonly resolvers: Readonly<Record<string, SubscriptionFieldResolver>>;
+    readonly limits?: Partial<SubscriptionServerLimits>;
+  };
 }
 
 /** Token limit of a document (a bound on parser work per request). */
@@ -254,6 +270,19 @@ export async function startMercuriusSubgraph<TContext extends BaseRequestContext
     },
   });
 
+  // mercurius' own subscription support stays off (its defineResolvers would treat the fields as
+  // plain resolvers); the fields get their subscribe/resolve on the executable schema instead.
+  const schema = app.graphql.schema;
+  if (options.subscriptions) {
+    const fields = schema.getSubscriptionType()?.getFields() ?? {};
+    for (const [name, resolver] of Object.entries(options.subscriptions.resolvers)) {
+      const field = fields[name];
+      if (!field) throw new Error(`Subscription.${name} is not in the schema`);
+      field.subscribe = resolver.subscribe as never;
+      if (resolver.resolve) field.resolve = resolver.resolve as never;
+    }
+  }
+
   app.setNotFoundHandler((_request, reply) => {
     void reply.code(404).send({ error: 'Not found: this service answers on /graphql and /health.' });
   });
@@ -264,6 +293,18 @@ export async function startMercuriusSubgraph<TContext extends BaseRequestContext
   const url = `http://${config.host}:${port}/graphql`;
   logger.info('listening', { url });
 
+  let subscriptionServer: SubscriptionServer | undefined;
+  if (options.subscriptions)
+    subscriptionServer = serveSubscriptions({
+      server: app.server,
+      path: '/graphql',
+      schema,
+      internalTokenSecret: config.internalTokenSecret,
+      logger,
+      createContext: options.createContext,
+      ...(options.subscriptions.limits ? { limits: options.subscriptions.limits } : {}),
+    });
+
   let closing: Promise<void> | undefined;
   return {
     name: options.name,
@@ -271,6 +312,7 @@ export async function startMercuriusSubgraph<TContext extends BaseRequestContext
     port,
     close: () =>
       (closing ??= (async () => {
+        await subscriptionServer?.close();
         await app.close();
         await options.onClose?.();
       })()),

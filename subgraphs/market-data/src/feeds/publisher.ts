@@ -1,0 +1,78 @@
+/**
+ * Publishes what the projection committed to the bus, for the subscription feeds of every
+ * instance: book events (integers, in bookSeq order), trades and tickers. Delivery is at-most-once;
+ * book feeds detect gaps by sequence and resynchronise, so a lost message costs a SNAPSHOT.
+ */
+import type { Bus, Logger } from '@graphex/runtime';
+import { priceDecimal, baseUnitsDecimal } from '../domain/scale.ts';
+import type { TradeView } from '../domain/views.ts';
+import type { MarketDataReader } from '../store/market-data-reader.ts';
+import type { CommittedBatch } from '../projections/market-projection.ts';
+import {
+  bookChangesPerMessage,
+  bookTopic,
+  encodeTrades,
+  tickerTopic,
+  tradesPerMessage,
+  tradesTopic,
+} from './topics.ts';
+
+export function createBatchPublisher(
+  bus: Bus,
+  reader: MarketDataReader,
+  logger: Logger,
+): (batch: CommittedBatch) => Promise<void> {
+  const projection = reader.projection;
+  return async (batch) => {
+    const messages: Array<{ topic: string; message: string }> = [];
+    for (const [marketId, changes] of batch.bookChanges) {
+      const market = projection.marketById(marketId);
+      if (!market) continue;
+      for (let i = 0; i < changes.length; i += bookChangesPerMessage)
+        messages.push({
+          topic: bookTopic(market.symbol),
+          message: JSON.stringify({ changes: changes.slice(i, i + bookChangesPerMessage) }),
+        });
+    }
+    const tradesBySymbol = new Map<string, TradeView[]>();
+    for (const trade of batch.trades) {
+      const market = projection.marketById(trade.marketId);
+      if (!market) continue;
+      let list = tradesBySymbol.get(market.symbol);
+      if (!list) tradesBySymbol.set(market.symbol, (list = []));
+      list.push({
+        id: String(trade.tradeId),
+        symbol: market.symbol,
+        price: priceDecimal(market.scale, trade.priceTicks),
+        quantity: baseUnitsDecimal(market.scale, trade.baseUnits),
+        takerSide: trade.takerSide,
+        createdAt: new Date(trade.timeMs),
+      });
+    }
+    for (const [symbol, trades] of tradesBySymbol) {
+      for (let i = 0; i < trades.length; i += tradesPerMessage)
+        messages.push({
+          topic: tradesTopic(symbol),
+          message: encodeTrades(trades.slice(i, i + tradesPerMessage)),
+        });
+    }
+    for (const marketId of batch.tickerMarkets) {
+      const market = projection.marketById(marketId);
+      if (!market) continue;
+      messages.push({
+        topic: tickerTopic(market.symbol),
+        message: JSON.stringify(await reader.tickerOf(market)),
+      });
+    }
+    // Publish in order per topic (Redis keeps one connection's order), all at once across topics.
+    const results = await Promise.allSettled(
+      messages.map(({ topic, message }) => bus.publish(topic, message)),
+    );
+    const failed = results.filter((result) => result.status === 'rejected');
+    if (failed.length > 0)
+      logger.warn('bus publish failed', {
+        failed: failed.length,
+        error: (failed[0] as PromiseRejectedResult).reason,
+      });
+  };
+}
