@@ -23,6 +23,7 @@ import type { PlatformConfig } from './config.ts';
 import { maskError } from './errors.ts';
 import { headerValue, sendJson, serveApollo } from './http.ts';
 import type { Logger } from './logger.ts';
+import { attachSubscriptionServer, type SubgraphSubscriptionOptions } from './subscription-server.ts';
 
 /** What every resolver of every subgraph receives. Subgraphs extend it with their own services. */
 export interface BaseRequestContext {
@@ -51,6 +52,18 @@ export interface SubgraphServiceOptions<TContext extends BaseRequestContext> {
   /** Called after the HTTP server closed (close the database here). */
   readonly onClose?: () => Promise<void>;
   readonly maxBodyBytes?: number;
+  /**
+   * Serve the schema's Subscription fields over graphql-ws on the same /graphql path (identity
+   * from `connection_init`, see subscription-server.ts). Off when absent.
+   */
+  readonly subscriptions?: SubgraphSubscriptionOptions;
+  /**
+   * Plain HTTP routes beside /graphql (e.g. identity's internal endpoints and signed webhooks), by
+   * exact path. Each handler authenticates its callers itself; bodies are read by the handler.
+   */
+  readonly routes?: Readonly<
+    Record<string, (request: http.IncomingMessage, response: http.ServerResponse) => Promise<void>>
+  >;
 }
 
 export async function startSubgraphService<TContext extends BaseRequestContext>(
@@ -95,6 +108,14 @@ export async function startSubgraphService<TContext extends BaseRequestContext>(
         sendJson(response, ready ? 200 : 503, { service: options.name, status: ready ? 'ok' : 'starting' });
         return;
       }
+      const route =
+        options.routes && Object.hasOwn(options.routes, url.pathname)
+          ? options.routes[url.pathname]
+          : undefined;
+      if (route) {
+        await route(request, response);
+        return;
+      }
       if (url.pathname !== '/graphql') {
         sendJson(response, 404, { error: 'Not found: this service answers on /graphql and /health.' });
         return;
@@ -134,6 +155,15 @@ export async function startSubgraphService<TContext extends BaseRequestContext>(
     });
   });
   httpServer.keepAliveTimeout = 65_000;
+  const subscriptionServer = options.subscriptions
+    ? attachSubscriptionServer(httpServer, {
+        ...options.subscriptions,
+        schema: options.schema,
+        internalTokenSecret: config.internalTokenSecret,
+        logger,
+        createContext: options.createContext,
+      })
+    : undefined;
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
     httpServer.listen(options.port, config.host, () => resolve());
@@ -149,6 +179,7 @@ export async function startSubgraphService<TContext extends BaseRequestContext>(
     port,
     close: () =>
       (closing ??= (async () => {
+        await subscriptionServer?.close();
         await new Promise<void>((resolve) => {
           httpServer.close(() => resolve());
           httpServer.closeIdleConnections();

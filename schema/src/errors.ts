@@ -171,6 +171,31 @@ export const errorRegistry = {
     addedIn: '0.1.0',
     httpStatus: 400,
   },
+  // --- identity and edge security (issue 5) ---
+  ACCOUNT_LOCKED: {
+    description:
+      'Too many failed sign-ins for this email (wrong password or two-factor code); sign-in is locked for a while. `extensions.retryAfterMs` says when to retry. Unknown emails lock the same way.',
+    addedIn: '0.2.0',
+    httpStatus: 200,
+  },
+  TWO_FACTOR_INVALID: {
+    description:
+      'The two-factor (TOTP) code is wrong, outside the ±30 s window, or was already used (each code works once).',
+    addedIn: '0.2.0',
+    httpStatus: 200,
+  },
+  KYC_WEBHOOK_SIGNATURE_INVALID: {
+    description:
+      'A KYC provider callback is unsigned or its HMAC-SHA256 signature does not match (answered on the webhook route, HTTP 401).',
+    addedIn: '0.2.0',
+    httpStatus: 401,
+  },
+  KYC_WEBHOOK_REPLAYED: {
+    description:
+      'A KYC provider callback was already received (same nonce) or its timestamp is outside the accepted ±5 min window.',
+    addedIn: '0.2.0',
+    httpStatus: 409,
+  },
   INTERNAL_SERVER_ERROR: {
     description:
       'An unexpected failure. Details are never sent to clients; `extensions.requestId` identifies the server log line.',

@@ -13,6 +13,7 @@ import {
   type Identity,
   type Logger,
   type PlatformConfig,
+  type Role,
 } from '@graphex/runtime';
 import { apiError } from '@graphex/schema';
 import { checkEmail } from './domain/email.ts';
@@ -30,6 +31,11 @@ import {
 } from './store/sessions.ts';
 import { findCredentialsByEmail, findUserById, insertUser, setRoleByEmail } from './store/users.ts';
 import type { Queryable } from '@graphex/runtime';
+import type { Actor, Auditor } from './audit.ts';
+import { afterFailure, lockRemainingMs, throttleSubject } from './domain/login-throttle.ts';
+import { clearThrottle, readThrottle, writeThrottle } from './store/throttle.ts';
+import { revokeAllSessions, sessionStatus } from './store/sessions.ts';
+import type { TwoFactorService } from './two-factor-service.ts';
 
 /** What register/login/refreshSession return (the `AuthPayload` of the schema). */
 export interface AuthResult {
@@ -48,6 +54,8 @@ export interface AuthServiceOptions {
   readonly config: Pick<PlatformConfig, 'jwtSecret' | 'jwtAccessTtlSeconds' | 'jwtRefreshTtlSeconds'>;
   readonly hasher: PasswordHasher;
   readonly logger: Logger;
+  readonly twoFactor: TwoFactorService;
+  readonly audit: Auditor;
   readonly clock?: () => Date;
 }
 
@@ -59,6 +67,10 @@ export interface AuthService {
   refreshSession(refreshToken: string): Promise<AuthResult>;
   /** Revokes the identity's current session; false when there is none (API key, already revoked). */
   logout(identity: Identity): Promise<boolean>;
+  /** Revokes every session of the caller (all devices); how many were active. */
+  logoutAll(actor: Actor): Promise<number>;
+  /** For the gateway: is this session active, and what is the user's role now. */
+  sessionStatus(userId: string, sessionId: string): Promise<{ active: boolean; role: Role | null }>;
   /** Ensures an ADMIN user with this email exists (idempotent). */
   bootstrapAdmin(email: string, password: string): Promise<AdminBootstrapOutcome>;
 }
@@ -67,8 +79,14 @@ function invalidCredentials(): Error {
   return apiError('INVALID_CREDENTIALS', 'Email or password is incorrect.');
 }
 
+function accountLocked(retryAfterMs: number): Error {
+  return apiError('ACCOUNT_LOCKED', 'Too many failed sign-ins for this email; try again later.', {
+    retryAfterMs,
+  });
+}
+
 export function createAuthService(options: AuthServiceOptions): AuthService {
-  const { db, config, hasher, logger } = options;
+  const { db, config, hasher, logger, twoFactor, audit } = options;
   const clock = options.clock ?? (() => new Date());
 
   /** Issues a refresh token in `sessionId` (inside the caller's transaction). */
@@ -97,6 +115,26 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
       refreshTokenExpiresAt: refresh.expiresAt,
       user,
     };
+  }
+
+  /** Counts a failed sign-in for the email; the failure that reaches the limit locks it (audited). */
+  async function recordFailure(subject: string, userId: string | null): Promise<void> {
+    const now = clock();
+    await db.transaction(async (tx) => {
+      const { next, locked } = afterFailure(await readThrottle(tx, subject, true), now);
+      await writeThrottle(tx, subject, next);
+      if (locked) {
+        await audit.append(
+          tx,
+          { identity: { kind: 'anonymous' }, requestId: 'login', name: 'login-throttle' },
+          'ACCOUNT_LOCKED',
+          userId,
+          {
+            until: next.lockedUntil!.toISOString(),
+          },
+        );
+      }
+    });
   }
 
   /** Starts a session for `user` (inside the caller's transaction). */
@@ -140,29 +178,58 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
       const email = checkEmail(input.email);
       // Neither check depends on stored data, so answering fast reveals nothing about accounts.
       if (!email.ok || input.password.length > maxLoginPasswordLength) throw invalidCredentials();
+      // Throttling is per email whether or not an account has it: known and unknown emails lock
+      // alike, so a lockout reveals nothing either.
+      const subject = throttleSubject(email.email);
+      const locked = lockRemainingMs(await readThrottle(db, subject), clock());
+      if (locked > 0) throw accountLocked(locked);
       const credentials = await findCredentialsByEmail(db, email.email);
-      if (!credentials) {
-        await hasher.verifyDummy(input.password);
-        logger.info('login failed', { reason: 'unknown email' });
+      const passwordOk = credentials
+        ? await hasher.verify(credentials.passwordHash, input.password)
+        : await hasher.verifyDummy(input.password);
+      if (!credentials || !passwordOk) {
+        logger.info('login failed', {
+          reason: credentials ? 'wrong password' : 'unknown email',
+          ...(credentials ? { userId: credentials.user.id } : {}),
+        });
+        await recordFailure(subject, credentials?.user.id ?? null);
         throw invalidCredentials();
-      }
-      if (!(await hasher.verify(credentials.passwordHash, input.password))) {
-        logger.info('login failed', { reason: 'wrong password', userId: credentials.user.id });
-        throw invalidCredentials();
-      }
-      if (credentials.user.twoFactorEnabled) {
-        // Fail closed: TOTP enrolment and verification arrive with the 2FA work; until then no
-        // account can have 2FA enabled, and one that somehow does is not let in without it.
-        throw apiError(
-          'TWO_FACTOR_REQUIRED',
-          'This account requires a two-factor code that cannot be verified yet.',
-        );
       }
       const now = clock();
-      const { sessionId, refresh } = await db.transaction((tx) => startSession(tx, credentials.user, now));
-      logger.info('user signed in', { userId: credentials.user.id, sessionId });
-      return authResult(credentials.user, sessionId, refresh, now);
+      const outcome = await db.transaction(async (tx) => {
+        if (credentials.user.twoFactorEnabled) {
+          if (!input.totpCode) return { kind: 'totp-required' as const };
+          const checked = await twoFactor.verifyCode(tx, credentials.user.id, input.totpCode);
+          if (checked !== 'OK') return { kind: 'totp-invalid' as const };
+        }
+        await clearThrottle(tx, subject);
+        return { kind: 'ok' as const, ...(await startSession(tx, credentials.user, now)) };
+      });
+      if (outcome.kind === 'totp-required')
+        throw apiError('TWO_FACTOR_REQUIRED', 'This account has two-factor authentication: send totpCode.');
+      if (outcome.kind === 'totp-invalid') {
+        await recordFailure(subject, credentials.user.id);
+        throw apiError('TWO_FACTOR_INVALID', 'The two-factor code is wrong, expired or already used.');
+      }
+      logger.info('user signed in', { userId: credentials.user.id, sessionId: outcome.sessionId });
+      return authResult(credentials.user, outcome.sessionId, outcome.refresh, now);
     },
+
+    async logoutAll(actor) {
+      const { identity } = actor;
+      if (identity.kind === 'anonymous') throw apiError('UNAUTHENTICATED', 'Sign in to do this.');
+      if (identity.kind !== 'user') throw apiError('FORBIDDEN', 'API keys cannot sign sessions out.');
+      return db.transaction(async (tx) => {
+        const revoked = await revokeAllSessions(tx, identity.userId, 'LOGOUT_ALL', clock());
+        await audit.append(tx, actor, 'SESSIONS_REVOKED', identity.userId, { count: String(revoked) });
+        return revoked;
+      });
+    },
+
+    sessionStatus: (userId, sessionId) =>
+      isUuid(userId) && isUuid(sessionId)
+        ? sessionStatus(db, userId, sessionId)
+        : Promise.resolve({ active: false, role: null }),
 
     async refreshSession(refreshToken) {
       const rejected = () =>

@@ -2,6 +2,11 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 import type { UserNode } from '../domain/user.ts';
 import type { AuthResult } from '../auth-service.ts';
+import type { ApiKeyRecord } from '../store/api-keys.ts';
+import type { CreatedApiKeyResult } from '../api-key-service.ts';
+import type { KycCaseRecord } from '../store/kyc.ts';
+import type { KycDocument as KycDocumentRecord, WithdrawalLimitRow } from '../domain/kyc.ts';
+import type { ChainedAuditRecord } from '../domain/audit-chain.ts';
 import type { SubgraphContext } from '../context.ts';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -15,7 +20,56 @@ export type Scalars = {
   Float: { input: number; output: number; }
   /** An ISO-8601 instant in UTC, e.g. "2026-01-31T12:00:00.000Z". */
   DateTime: { input: Date | string; output: Date | string; }
+  /** An exact decimal number as a string, e.g. "0.00012". Never a float. */
+  Decimal: { input: string; output: string; }
   _FieldSet: { input: string; output: string; }
+};
+
+/** An API key. The secret is shown only once, by `createApiKey`. */
+export type ApiKey = {
+  __typename?: 'ApiKey';
+  createdAt: Scalars['DateTime']['output'];
+  expiresAt?: Maybe<Scalars['DateTime']['output']>;
+  id: Scalars['ID']['output'];
+  /** Addresses or CIDR blocks the key may be used from; empty means anywhere. */
+  ipAllowlist: Array<Scalars['String']['output']>;
+  /** Updated at most once a minute. */
+  lastUsedAt?: Maybe<Scalars['DateTime']['output']>;
+  name: Scalars['String']['output'];
+  /** Partner keys: only operations of the trusted-document manifest, sent by hash. */
+  persistedOnly: Scalars['Boolean']['output'];
+  /** First characters of the secret, to tell keys apart. */
+  prefix: Scalars['String']['output'];
+  revokedAt?: Maybe<Scalars['DateTime']['output']>;
+  scopes: Array<ApiKeyScope>;
+};
+
+/** What an API key may do. Every key can read (READ is always granted); TRADE places and cancels orders; WITHDRAW requests withdrawals. */
+export type ApiKeyScope =
+  | 'READ'
+  | 'TRADE'
+  | 'WITHDRAW';
+
+export type AuditDetail = {
+  __typename?: 'AuditDetail';
+  key: Scalars['String']['output'];
+  value: Scalars['String']['output'];
+};
+
+/** One record of identity's hash-chained audit log. */
+export type AuditRecord = {
+  __typename?: 'AuditRecord';
+  action: Scalars['String']['output'];
+  /** User id, `provider:<name>` or a system component. */
+  actor: Scalars['String']['output'];
+  actorRole: Scalars['String']['output'];
+  details: Array<AuditDetail>;
+  hash: Scalars['String']['output'];
+  id: Scalars['ID']['output'];
+  occurredAt: Scalars['DateTime']['output'];
+  previousHash: Scalars['String']['output'];
+  requestId: Scalars['String']['output'];
+  targetUserId?: Maybe<Scalars['ID']['output']>;
 };
 
 /**
@@ -30,6 +84,90 @@ export type AuthPayload = {
   refreshToken: Scalars['String']['output'];
   refreshTokenExpiresAt: Scalars['DateTime']['output'];
   user: User;
+};
+
+export type CreateApiKeyInput = {
+  /** At most a year ahead. */
+  expiresAt?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Up to 20 IPv4/IPv6 addresses or CIDR blocks. */
+  ipAllowlist?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** 1..64 characters. */
+  name: Scalars['String']['input'];
+  persistedOnly?: InputMaybe<Scalars['Boolean']['input']>;
+  scopes: Array<ApiKeyScope>;
+  /** A current code from the authenticator app: two-factor authentication must be enabled. */
+  totpCode: Scalars['String']['input'];
+};
+
+export type CreatedApiKey = {
+  __typename?: 'CreatedApiKey';
+  apiKey: ApiKey;
+  /** The bearer secret (`gxk_...`). Shown once: only its hash is stored. */
+  secret: Scalars['String']['output'];
+};
+
+/** One KYC submission and its decision. Visible to COMPLIANCE and ADMIN. */
+export type KycCase = {
+  __typename?: 'KycCase';
+  addressLine?: Maybe<Scalars['String']['output']>;
+  country: Scalars['String']['output'];
+  dateOfBirth: Scalars['String']['output'];
+  decidedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** `provider:<name>` or the reviewing officer's user id. */
+  decidedBy?: Maybe<Scalars['String']['output']>;
+  decisionReason?: Maybe<Scalars['String']['output']>;
+  documents: Array<KycDocument>;
+  firstName: Scalars['String']['output'];
+  id: Scalars['ID']['output'];
+  lastName: Scalars['String']['output'];
+  /** PENDING, APPROVED or REJECTED. */
+  status: KycStatus;
+  submittedAt: Scalars['DateTime']['output'];
+  tier?: Maybe<Scalars['Int']['output']>;
+  user: User;
+};
+
+/** A compliance officer's decision on a KYC case. */
+export type KycDecision =
+  | 'APPROVE'
+  | 'REJECT';
+
+export type KycDocument = {
+  __typename?: 'KycDocument';
+  contentType: Scalars['String']['output'];
+  kind: KycDocumentKind;
+  sha256: Scalars['String']['output'];
+  sizeBytes: Scalars['Int']['output'];
+};
+
+export type KycDocumentInput = {
+  /** image/jpeg, image/png or application/pdf. */
+  contentType: Scalars['String']['input'];
+  kind: KycDocumentKind;
+  /** SHA-256 (hex) of the uploaded file's content. */
+  sha256: Scalars['String']['input'];
+  /** 1 byte .. 10 MiB; all documents together at most 25 MiB. */
+  sizeBytes: Scalars['Int']['input'];
+};
+
+/** Kinds of KYC documents. */
+export type KycDocumentKind =
+  | 'DRIVING_LICENSE'
+  | 'ID_CARD'
+  | 'PASSPORT'
+  | 'PROOF_OF_ADDRESS'
+  | 'SELFIE';
+
+export type KycInput = {
+  addressLine?: InputMaybe<Scalars['String']['input']>;
+  /** ISO 3166-1 alpha-2 country of residence. */
+  country: Scalars['String']['input'];
+  /** YYYY-MM-DD */
+  dateOfBirth: Scalars['String']['input'];
+  /** 1..6 documents; an identity document and a selfie are needed for approval. */
+  documents: Array<KycDocumentInput>;
+  firstName: Scalars['String']['input'];
+  lastName: Scalars['String']['input'];
 };
 
 /** Know-your-customer state. Withdrawals need APPROVED. */
@@ -48,14 +186,47 @@ export type LoginInput = {
 
 export type Mutation = {
   __typename?: 'Mutation';
+  /** Enables two-factor authentication with a first code from the app (TWO_FACTOR_INVALID otherwise). */
+  confirmTwoFactor: User;
+  /** Creates an API key (needs 2FA and a fresh code). The secret is in the answer and nowhere else. */
+  createApiKey: CreatedApiKey;
+  /** Disables two-factor authentication with a current code; signs every session out. */
+  disableTwoFactor: User;
+  /** Starts two-factor enrolment: a new pending TOTP secret. INVALID_STATE_TRANSITION when already enabled. */
+  enrollTwoFactor: TwoFactorEnrollment;
   /** Signs in. Unknown email and wrong password both give INVALID_CREDENTIALS. */
   login: AuthPayload;
   /** Revokes the current session (its refresh tokens stop working). False when there was no active session. */
   logout: Scalars['Boolean']['output'];
+  /** Revokes every session of the caller (all devices); returns how many were active. */
+  logoutAll: Scalars['Int']['output'];
   /** Exchanges a refresh token for a new access token and a new refresh token (rotation). */
   refreshSession: AuthPayload;
   /** Creates an account and signs it in. ALREADY_EXISTS when the email is taken. */
   register: AuthPayload;
+  /** COMPLIANCE or ADMIN: decides a PENDING case (audited). APPROVE grants `tier` 1 (default) or 2. */
+  reviewKyc: KycCase;
+  /** Revokes one of the caller's API keys; NOT_FOUND when it is not an active key of theirs. */
+  revokeApiKey: ApiKey;
+  /** ADMIN: sets a user's role (audited). Admins cannot change their own role. */
+  setUserRole: User;
+  /** Submits KYC (NONE or REJECTED → PENDING). The provider decides later; see kycStatus. */
+  submitKyc: User;
+};
+
+
+export type MutationConfirmTwoFactorArgs = {
+  code: Scalars['String']['input'];
+};
+
+
+export type MutationCreateApiKeyArgs = {
+  input: CreateApiKeyInput;
+};
+
+
+export type MutationDisableTwoFactorArgs = {
+  code: Scalars['String']['input'];
 };
 
 
@@ -73,10 +244,54 @@ export type MutationRegisterArgs = {
   input: RegisterInput;
 };
 
+
+export type MutationReviewKycArgs = {
+  caseId: Scalars['ID']['input'];
+  decision: KycDecision;
+  reason: Scalars['String']['input'];
+  tier?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type MutationRevokeApiKeyArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationSetUserRoleArgs = {
+  role: Role;
+  userId: Scalars['ID']['input'];
+};
+
+
+export type MutationSubmitKycArgs = {
+  input: KycInput;
+};
+
 export type Query = {
   __typename?: 'Query';
+  /** The caller's API keys, newest first (revoked ones included). Signed-in users only (not API keys). */
+  apiKeys: Array<ApiKey>;
+  /** Identity's audit chain, oldest first, after the record `after`. COMPLIANCE and ADMIN. `first` 1..200. */
+  auditLog: Array<AuditRecord>;
+  /** KYC cases, oldest first, optionally by status or user. COMPLIANCE and ADMIN. `first` 1..200. */
+  kycCases: Array<KycCase>;
   /** The signed-in user, or null when the request carries no user token. */
   me?: Maybe<User>;
+};
+
+
+export type QueryAuditLogArgs = {
+  after?: InputMaybe<Scalars['ID']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  userId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+
+export type QueryKycCasesArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+  status?: InputMaybe<KycStatus>;
+  userId?: InputMaybe<Scalars['ID']['input']>;
 };
 
 export type RegisterInput = {
@@ -92,6 +307,15 @@ export type Role =
   | 'SUPPORT'
   | 'USER';
 
+/** A new TOTP secret, pending until `confirmTwoFactor` proves the authenticator app has it. */
+export type TwoFactorEnrollment = {
+  __typename?: 'TwoFactorEnrollment';
+  /** otpauth:// URI for a QR code (RFC 6238, SHA1, 6 digits, 30 s). */
+  provisioningUri: Scalars['String']['output'];
+  /** Base32 secret, for manual entry. */
+  secret: Scalars['String']['output'];
+};
+
 /**
  * An exchange user. Owned by identity; other subgraphs add fields.
  *
@@ -105,8 +329,19 @@ export type User = {
   email: Scalars['String']['output'];
   id: Scalars['ID']['output'];
   kycStatus: KycStatus;
+  /** KYC tier: 0 none (no withdrawals), 1 basic, 2 enhanced. Private like the other fields. */
+  kycTier: Scalars['Int']['output'];
   role: Role;
   twoFactorEnabled: Scalars['Boolean']['output'];
+  /** 24h withdrawal limits of the user's tier, per currency. Private. */
+  withdrawalLimits: Array<WithdrawalLimit>;
+};
+
+/** How much of a currency may be withdrawn in any 24 hours. */
+export type WithdrawalLimit = {
+  __typename?: 'WithdrawalLimit';
+  currency: Scalars['String']['output'];
+  limit24h: Scalars['Decimal']['output'];
 };
 
 export type WithIndex<TObject> = TObject & Record<string, any>;
@@ -204,32 +439,92 @@ export type FederationReferenceTypes = ResolversObject<{
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = ResolversObject<{
-  AuthPayload: ResolverTypeWrapper<AuthResult>;
+  ApiKey: ResolverTypeWrapper<ApiKeyRecord>;
+  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  ApiKeyScope: ApiKeyScope;
+  AuditDetail: ResolverTypeWrapper<AuditDetail>;
+  AuditRecord: ResolverTypeWrapper<ChainedAuditRecord>;
+  AuthPayload: ResolverTypeWrapper<AuthResult>;
+  CreateApiKeyInput: CreateApiKeyInput;
+  CreatedApiKey: ResolverTypeWrapper<CreatedApiKeyResult>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  Decimal: ResolverTypeWrapper<Scalars['Decimal']['output']>;
+  KycCase: ResolverTypeWrapper<KycCaseRecord>;
+  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  KycDecision: KycDecision;
+  KycDocument: ResolverTypeWrapper<KycDocumentRecord>;
+  KycDocumentInput: KycDocumentInput;
+  KycDocumentKind: KycDocumentKind;
+  KycInput: KycInput;
   KycStatus: KycStatus;
   LoginInput: LoginInput;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
-  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RegisterInput: RegisterInput;
   Role: Role;
+  TwoFactorEnrollment: ResolverTypeWrapper<TwoFactorEnrollment>;
   User: ResolverTypeWrapper<UserNode>;
-  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
+  WithdrawalLimit: ResolverTypeWrapper<WithdrawalLimitRow>;
 }>;
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = ResolversObject<{
-  AuthPayload: AuthResult;
+  ApiKey: ApiKeyRecord;
+  ID: Scalars['ID']['output'];
   String: Scalars['String']['output'];
+  Boolean: Scalars['Boolean']['output'];
+  AuditDetail: AuditDetail;
+  AuditRecord: ChainedAuditRecord;
+  AuthPayload: AuthResult;
+  CreateApiKeyInput: CreateApiKeyInput;
+  CreatedApiKey: CreatedApiKeyResult;
   DateTime: Scalars['DateTime']['output'];
+  Decimal: Scalars['Decimal']['output'];
+  KycCase: KycCaseRecord;
+  Int: Scalars['Int']['output'];
+  KycDocument: KycDocumentRecord;
+  KycDocumentInput: KycDocumentInput;
+  KycInput: KycInput;
   LoginInput: LoginInput;
   Mutation: Record<PropertyKey, never>;
-  Boolean: Scalars['Boolean']['output'];
   Query: Record<PropertyKey, never>;
   RegisterInput: RegisterInput;
+  TwoFactorEnrollment: TwoFactorEnrollment;
   User: UserNode;
-  ID: Scalars['ID']['output'];
+  WithdrawalLimit: WithdrawalLimitRow;
+}>;
+
+export type ApiKeyResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['ApiKey'] = ResolversParentTypes['ApiKey']> = ResolversObject<{
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  ipAllowlist?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  lastUsedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  persistedOnly?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  prefix?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  revokedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  scopes?: Resolver<Array<ResolversTypes['ApiKeyScope']>, ParentType, ContextType>;
+}>;
+
+export type AuditDetailResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['AuditDetail'] = ResolversParentTypes['AuditDetail']> = ResolversObject<{
+  key?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  value?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type AuditRecordResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['AuditRecord'] = ResolversParentTypes['AuditRecord']> = ResolversObject<{
+  action?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  actor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  actorRole?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  details?: Resolver<Array<ResolversTypes['AuditDetail']>, ParentType, ContextType>;
+  hash?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  occurredAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  previousHash?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  requestId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  targetUserId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
 }>;
 
 export type AuthPayloadResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['AuthPayload'] = ResolversParentTypes['AuthPayload']> = ResolversObject<{
@@ -240,19 +535,69 @@ export type AuthPayloadResolvers<ContextType = SubgraphContext, ParentType exten
   user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
 }>;
 
+export type CreatedApiKeyResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['CreatedApiKey'] = ResolversParentTypes['CreatedApiKey']> = ResolversObject<{
+  apiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType>;
+  secret?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
 }
 
+export interface DecimalScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['Decimal'], any> {
+  name: 'Decimal';
+}
+
+export type KycCaseResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['KycCase'] = ResolversParentTypes['KycCase']> = ResolversObject<{
+  addressLine?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  country?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  dateOfBirth?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  decidedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  decidedBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  decisionReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  documents?: Resolver<Array<ResolversTypes['KycDocument']>, ParentType, ContextType>;
+  firstName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lastName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['KycStatus'], ParentType, ContextType>;
+  submittedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  tier?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+}>;
+
+export type KycDocumentResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['KycDocument'] = ResolversParentTypes['KycDocument']> = ResolversObject<{
+  contentType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['KycDocumentKind'], ParentType, ContextType>;
+  sha256?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  sizeBytes?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
 export type MutationResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
+  confirmTwoFactor?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationConfirmTwoFactorArgs, 'code'>>;
+  createApiKey?: Resolver<ResolversTypes['CreatedApiKey'], ParentType, ContextType, RequireFields<MutationCreateApiKeyArgs, 'input'>>;
+  disableTwoFactor?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationDisableTwoFactorArgs, 'code'>>;
+  enrollTwoFactor?: Resolver<ResolversTypes['TwoFactorEnrollment'], ParentType, ContextType>;
   login?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationLoginArgs, 'input'>>;
   logout?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  logoutAll?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   refreshSession?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationRefreshSessionArgs, 'refreshToken'>>;
   register?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationRegisterArgs, 'input'>>;
+  reviewKyc?: Resolver<ResolversTypes['KycCase'], ParentType, ContextType, RequireFields<MutationReviewKycArgs, 'caseId' | 'decision' | 'reason'>>;
+  revokeApiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
+  setUserRole?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationSetUserRoleArgs, 'role' | 'userId'>>;
+  submitKyc?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationSubmitKycArgs, 'input'>>;
 }>;
 
 export type QueryResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
+  apiKeys?: Resolver<Array<ResolversTypes['ApiKey']>, ParentType, ContextType>;
+  auditLog?: Resolver<Array<ResolversTypes['AuditRecord']>, ParentType, ContextType, RequireFields<QueryAuditLogArgs, 'first'>>;
+  kycCases?: Resolver<Array<ResolversTypes['KycCase']>, ParentType, ContextType, RequireFields<QueryKycCasesArgs, 'first'>>;
   me?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+}>;
+
+export type TwoFactorEnrollmentResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['TwoFactorEnrollment'] = ResolversParentTypes['TwoFactorEnrollment']> = ResolversObject<{
+  provisioningUri?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  secret?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
 export type UserResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User'], FederationReferenceType extends FederationReferenceTypes['User'] = FederationReferenceTypes['User']> = ResolversObject<{
@@ -261,15 +606,31 @@ export type UserResolvers<ContextType = SubgraphContext, ParentType extends Reso
   email?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   kycStatus?: Resolver<ResolversTypes['KycStatus'], ParentType, ContextType>;
+  kycTier?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   role?: Resolver<ResolversTypes['Role'], ParentType, ContextType>;
   twoFactorEnabled?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  withdrawalLimits?: Resolver<Array<ResolversTypes['WithdrawalLimit']>, ParentType, ContextType>;
+}>;
+
+export type WithdrawalLimitResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['WithdrawalLimit'] = ResolversParentTypes['WithdrawalLimit']> = ResolversObject<{
+  currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  limit24h?: Resolver<ResolversTypes['Decimal'], ParentType, ContextType>;
 }>;
 
 export type Resolvers<ContextType = SubgraphContext> = ResolversObject<{
+  ApiKey?: ApiKeyResolvers<ContextType>;
+  AuditDetail?: AuditDetailResolvers<ContextType>;
+  AuditRecord?: AuditRecordResolvers<ContextType>;
   AuthPayload?: AuthPayloadResolvers<ContextType>;
+  CreatedApiKey?: CreatedApiKeyResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
+  Decimal?: GraphQLScalarType;
+  KycCase?: KycCaseResolvers<ContextType>;
+  KycDocument?: KycDocumentResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  TwoFactorEnrollment?: TwoFactorEnrollmentResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
+  WithdrawalLimit?: WithdrawalLimitResolvers<ContextType>;
 }>;
 

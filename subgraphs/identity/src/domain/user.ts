@@ -20,6 +20,8 @@ export interface UserRecord {
   readonly role: Role;
   readonly kycStatus: KycStatus;
   readonly twoFactorEnabled: boolean;
+  /** 0 none, 1 basic, 2 enhanced: sets the 24h withdrawal limits. */
+  readonly kycTier: 0 | 1 | 2;
   readonly createdAt: Date;
 }
 

@@ -3,6 +3,7 @@
  * a refused field is FORBIDDEN rather than a null entity).
  */
 import { apiError } from '@graphex/schema';
+import { withdrawalLimitsByTier } from '../domain/kyc.ts';
 import { userAccessFor, type UserNode } from '../domain/user.ts';
 import type { UserResolvers } from '../__generated__/resolvers-types.ts';
 
@@ -24,4 +25,12 @@ export const userResolvers: UserResolvers = {
   twoFactorEnabled: (node) => privateField(node, 'twoFactorEnabled', (n) => n.user.twoFactorEnabled),
   role: (node) => privateField(node, 'role', (n) => n.user.role),
   createdAt: (node) => privateField(node, 'createdAt', (n) => n.user.createdAt),
+  kycTier: (node) => privateField(node, 'kycTier', (n) => n.user.kycTier),
+  withdrawalLimits: (node) =>
+    privateField(node, 'withdrawalLimits', (n) =>
+      Object.entries(withdrawalLimitsByTier[n.user.kycTier]).map(([currency, limit24h]) => ({
+        currency,
+        limit24h,
+      })),
+    ),
 };

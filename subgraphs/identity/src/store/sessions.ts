@@ -1,7 +1,7 @@
 /** SQL access to `sessions` and `refresh_tokens`. */
-import type { Queryable } from '@graphex/runtime';
+import type { Queryable, Role } from '@graphex/runtime';
 
-export type SessionRevokeReason = 'LOGOUT' | 'REFRESH_TOKEN_REUSE';
+export type SessionRevokeReason = 'LOGOUT' | 'REFRESH_TOKEN_REUSE' | 'LOGOUT_ALL' | 'TWO_FACTOR_DISABLED';
 
 export async function insertSession(
   db: Queryable,
@@ -96,4 +96,33 @@ export async function revokeSession(
 export async function isSessionActive(db: Queryable, sessionId: string): Promise<boolean> {
   const result = await db.query('SELECT 1 FROM sessions WHERE id = $1 AND revoked_at IS NULL', [sessionId]);
   return result.rows.length === 1;
+}
+
+/** Revokes every active session of a user; how many were active. */
+export async function revokeAllSessions(
+  db: Queryable,
+  userId: string,
+  reason: SessionRevokeReason,
+  at: Date,
+): Promise<number> {
+  const result = await db.query(
+    'UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE user_id = $1 AND revoked_at IS NULL',
+    [userId, at, reason],
+  );
+  return result.rowCount ?? 0;
+}
+
+/** Whether the user's session is active, and the user's current role (for the gateway). */
+export async function sessionStatus(
+  db: Queryable,
+  userId: string,
+  sessionId: string,
+): Promise<{ active: boolean; role: Role | null }> {
+  const result = await db.query<{ revoked_at: Date | string | null; role: Role }>(
+    'SELECT s.revoked_at, u.role FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1 AND s.user_id = $2',
+    [sessionId, userId],
+  );
+  const row = result.rows[0];
+  if (!row) return { active: false, role: null };
+  return { active: row.revoked_at === null, role: row.role };
 }

@@ -8,10 +8,11 @@ interface UserRow {
   role: Role;
   kyc_status: KycStatus;
   two_factor_enabled: boolean;
+  kyc_tier: number;
   created_at: Date | string;
 }
 
-const userColumns = 'id, email, role, kyc_status, two_factor_enabled, created_at';
+const userColumns = 'id, email, role, kyc_status, kyc_tier, two_factor_enabled, created_at';
 
 function toRecord(row: UserRow): UserRecord {
   return {
@@ -20,6 +21,7 @@ function toRecord(row: UserRow): UserRecord {
     role: row.role,
     kycStatus: row.kyc_status,
     twoFactorEnabled: row.two_factor_enabled,
+    kycTier: row.kyc_tier as UserRecord['kycTier'],
     createdAt: row.created_at instanceof Date ? row.created_at : new Date(row.created_at),
   };
 }
@@ -79,4 +81,95 @@ export async function setRoleByEmail(db: Queryable, email: string, role: Role): 
     [email, role],
   );
   return result.rowCount === 1;
+}
+
+/** Sets a user's role; the previous role, or null when the user does not exist. */
+export async function setRoleById(db: Queryable, id: string, role: Role): Promise<Role | null> {
+  const result = await db.query<{ previous: Role }>(
+    `UPDATE users u SET role = $2, updated_at = now() FROM (SELECT id, role AS previous FROM users WHERE id = $1 FOR UPDATE) p
+     WHERE u.id = p.id RETURNING p.previous`,
+    [id, role],
+  );
+  return result.rows[0]?.previous ?? null;
+}
+
+export interface TwoFactorState {
+  readonly enabled: boolean;
+  readonly secretSealed: string | null;
+  readonly pendingSealed: string | null;
+  readonly lastStep: number | null;
+}
+
+/** The user's TOTP state, row-locked when `lock` (every code check is serialised per user). */
+export async function readTwoFactor(
+  db: Queryable,
+  userId: string,
+  lock: boolean,
+): Promise<TwoFactorState | null> {
+  const result = await db.query<{
+    two_factor_enabled: boolean;
+    totp_secret_enc: string | null;
+    totp_pending_secret_enc: string | null;
+    totp_last_step: string | number | null;
+  }>(
+    `SELECT two_factor_enabled, totp_secret_enc, totp_pending_secret_enc, totp_last_step FROM users WHERE id = $1${lock ? ' FOR UPDATE' : ''}`,
+    [userId],
+  );
+  const row = result.rows[0];
+  if (!row) return null;
+  return {
+    enabled: row.two_factor_enabled,
+    secretSealed: row.totp_secret_enc,
+    pendingSealed: row.totp_pending_secret_enc,
+    lastStep: row.totp_last_step === null ? null : Number(row.totp_last_step),
+  };
+}
+
+export async function setPendingTotp(db: Queryable, userId: string, sealed: string): Promise<void> {
+  await db.query('UPDATE users SET totp_pending_secret_enc = $2, updated_at = now() WHERE id = $1', [
+    userId,
+    sealed,
+  ]);
+}
+
+export async function enableTotp(db: Queryable, userId: string, sealed: string, step: number): Promise<void> {
+  await db.query(
+    `UPDATE users SET two_factor_enabled = true, totp_secret_enc = $2, totp_pending_secret_enc = NULL,
+       totp_last_step = $3, updated_at = now() WHERE id = $1`,
+    [userId, sealed, step],
+  );
+}
+
+export async function disableTotp(db: Queryable, userId: string): Promise<void> {
+  await db.query(
+    `UPDATE users SET two_factor_enabled = false, totp_secret_enc = NULL, totp_pending_secret_enc = NULL,
+       updated_at = now() WHERE id = $1`,
+    [userId],
+  );
+}
+
+export async function setTotpLastStep(db: Queryable, userId: string, step: number): Promise<void> {
+  await db.query('UPDATE users SET totp_last_step = $2 WHERE id = $1', [userId, step]);
+}
+
+export async function setKycState(
+  db: Queryable,
+  userId: string,
+  status: KycStatus,
+  tier: number,
+): Promise<void> {
+  await db.query('UPDATE users SET kyc_status = $2, kyc_tier = $3, updated_at = now() WHERE id = $1', [
+    userId,
+    status,
+    tier,
+  ]);
+}
+
+/** Current KYC status, row-locked (transitions of one user are serialised). */
+export async function lockKycStatus(db: Queryable, userId: string): Promise<KycStatus | null> {
+  const result = await db.query<{ kyc_status: KycStatus }>(
+    'SELECT kyc_status FROM users WHERE id = $1 FOR UPDATE',
+    [userId],
+  );
+  return result.rows[0]?.kyc_status ?? null;
 }
