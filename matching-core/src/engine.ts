@@ -176,6 +176,18 @@ export class UserState {
     this.userId = userId;
   }
 
+  /**
+   * Grows the per-asset arrays to `slots` entries, filled in index order so V8 keeps them packed
+   * (asset ids start at 1: sparse writes would make every balance access a holey-array access).
+   */
+  ensureSlots(slots: number): void {
+    while (this.availableUnits.length < slots) {
+      this.availableUnits.push(0n);
+      this.lockedUnits.push(0n);
+      this.touchedSeq.push(0);
+    }
+  }
+
   linkOrder(order: Order): void {
     order.userNext = null;
     order.userPrev = this.lastOrder;
@@ -424,13 +436,17 @@ export class MatchingEngine {
     let user = this.users.get(userId);
     if (user === undefined) {
       user = new UserState(userId);
-      for (const assetId of this.assets.keys()) {
-        user.availableUnits[assetId] = 0n;
-        user.lockedUnits[assetId] = 0n;
-      }
+      user.ensureSlots(this.assetSlots);
       this.users.set(userId, user);
     }
     return user;
+  }
+
+  /** 1 + the largest asset id: the length of every user's per-asset arrays. */
+  get assetSlots(): number {
+    let slots = 0;
+    for (const assetId of this.assets.keys()) if (assetId + 1 > slots) slots = assetId + 1;
+    return slots;
   }
 
   #hold(user: UserState, assetId: number, amountUnits: bigint): void {
@@ -491,10 +507,7 @@ export class MatchingEngine {
       return this.#result(c.seq, RC.INVALID_COMMAND, null);
     if (this.assets.has(c.assetId)) return this.#result(c.seq, RC.ASSET_EXISTS, null);
     this.assets.set(c.assetId, new AssetState(c.assetId, c.symbol, c.decimals));
-    for (const user of this.users.values()) {
-      user.availableUnits[c.assetId] = 0n;
-      user.lockedUnits[c.assetId] = 0n;
-    }
+    for (const user of this.users.values()) user.ensureSlots(c.assetId + 1);
     this.#events.push({
       ...this.#stamp(),
       type: 'AssetAdded',

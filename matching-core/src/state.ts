@@ -189,6 +189,7 @@ export function importState(snapshot: EngineSnapshot, overrides: Partial<EngineC
   }
   for (const u of snapshot.users) {
     const user = new UserState(u.userId);
+    user.ensureSlots(engine.assetSlots);
     for (const [assetId, available, locked] of u.balances) {
       user.availableUnits[assetId] = BigInt(available);
       user.lockedUnits[assetId] = BigInt(locked);
