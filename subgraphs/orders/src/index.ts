@@ -1,7 +1,11 @@
 /**
- * Orders subgraph: the read model of the matching core's orders and fills, `User.orders` as a
- * cursor connection and `order(id)`. placeOrder / cancelOrder arrive with the core (issue 4),
- * which feeds `applyOrderEvent` from its event stream.
+ * Orders subgraph: `placeOrder` / `cancelOrder` / `cancelAllOrders` through the matching core,
+ * the order read model (a projection of the core's events with fills), `User.orders`,
+ * `order(id)` and the `myOrders` / `myFills` subscriptions (graphql-ws on /graphql).
+ *
+ * - `createOrdersService(options)`: serves over an open, migrated database and a CoreClient.
+ * - `startOrders(config, overrides?)`: opens the database, connects to the core (MATCHING_CORE_URL)
+ *   unless a client is injected, opens the bus (REDIS_URL or in-memory) and serves.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -10,18 +14,33 @@ import { parse } from 'graphql';
 import { buildSubgraphSchema, type GraphQLResolverMap } from '@apollo/subgraph';
 import {
   createLogger,
+  createMemoryBus,
   loadConfig,
+  matchingCoreUrl,
+  openBus,
   openDatabase,
   startSubgraphService,
   subgraphPort,
+  type Bus,
   type Database,
   type Logger,
   type PlatformConfig,
   type RunningService,
 } from '@graphex/runtime';
+import type { CoreClient } from '@graphex/schema';
 import type { SubgraphContext } from './context.ts';
+import type { MarketCatalog } from './domain/market.ts';
+import {
+  applyCoreEvents,
+  loadCatalog,
+  maxEventsPerBatch,
+  projectionPosition,
+} from './projections/order-projection.ts';
+import { startProjectionRunner, type ProjectionRunner } from './projections/projection-runner.ts';
 import { resolvers } from './resolvers/index.ts';
 import { OrdersView } from './store/orders-view.ts';
+import { publishNotifications, UserStreams } from './subscriptions/user-streams.ts';
+import { createTrading } from './trading.ts';
 
 const packageDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -33,26 +52,70 @@ export interface OrdersServiceOptions {
   readonly config: PlatformConfig;
   /** An opened, migrated database; the caller closes it after `close()`. */
   readonly db: Database;
+  readonly core: CoreClient;
+  /** Subscription fan-out; in-memory when absent. The caller closes a bus it passed. */
+  readonly bus?: Bus;
   readonly port: number;
   readonly logger: Logger;
 }
 
-export async function createOrdersService(options: OrdersServiceOptions): Promise<RunningService> {
-  const { db } = options;
-  return startSubgraphService<SubgraphContext>({
+export interface OrdersService extends RunningService {
+  readonly projection: ProjectionRunner;
+  readonly catalog: MarketCatalog;
+}
+
+/**
+ * Starts the projection (after the caller migrated the database), then serves. /health is ready
+ * once the projection caught up with the core's event log as it was at start.
+ */
+export async function createOrdersService(options: OrdersServiceOptions): Promise<OrdersService> {
+  const { db, core, logger } = options;
+  const ownBus = options.bus === undefined;
+  const bus =
+    options.bus ?? createMemoryBus((error) => logger.error('order stream handler failed', { error }));
+  const catalog = await loadCatalog(db);
+  const projection = await startProjectionRunner({
     name: 'orders',
-    schema: buildSubgraphSchema([
-      { typeDefs: parse(ordersSdl), resolvers: resolvers as GraphQLResolverMap<unknown> },
-    ]),
-    port: options.port,
-    config: options.config,
-    logger: options.logger,
-    createContext: (base) => ({ ...base, orders: new OrdersView(db) }),
-    isReady: async () => {
-      await db.query('SELECT 1');
-      return true;
+    core,
+    logger,
+    maxEventsPerBatch,
+    readPosition: () => projectionPosition(db),
+    apply: async (events) => {
+      const result = await applyCoreEvents(db, catalog, events);
+      // Only after the commit: a subscriber that reads the read model sees what it was told.
+      await publishNotifications(bus, result.notifications, logger);
+      return result.position;
     },
   });
+  const trading = createTrading({ core, catalog, projection, db, logger });
+  const streams = new UserStreams(bus);
+  try {
+    const service = await startSubgraphService<SubgraphContext>({
+      name: 'orders',
+      schema: buildSubgraphSchema([
+        { typeDefs: parse(ordersSdl), resolvers: resolvers as GraphQLResolverMap<unknown> },
+      ]),
+      port: options.port,
+      config: options.config,
+      logger,
+      createContext: (base) => ({ ...base, orders: new OrdersView(db), trading, streams }),
+      subscriptions: {},
+      isReady: async () => {
+        if (!projection.caughtUp()) return false;
+        await db.query('SELECT 1');
+        return true;
+      },
+      onClose: async () => {
+        await projection.close();
+        if (ownBus) await bus.close();
+      },
+    });
+    return { ...service, projection, catalog };
+  } catch (error) {
+    await projection.close();
+    if (ownBus) await bus.close();
+    throw error;
+  }
 }
 
 export interface OrdersOverrides {
@@ -60,13 +123,17 @@ export interface OrdersOverrides {
   readonly logger?: Logger;
   /** Postgres schema to use instead of `orders` (tests isolate themselves with it). */
   readonly schema?: string;
+  /** The core to use instead of connecting to MATCHING_CORE_URL (the caller closes it). */
+  readonly coreClient?: CoreClient;
+  /** The bus to use instead of opening REDIS_URL / in-memory (the caller closes it). */
+  readonly bus?: Bus;
 }
 
 /** Starts orders from configuration: database under DATA_DIR/orders or DATABASE_URL. */
 export async function startOrders(
   config: PlatformConfig = loadConfig(),
   overrides: OrdersOverrides = {},
-): Promise<RunningService> {
+): Promise<OrdersService> {
   const logger = overrides.logger ?? createLogger('orders', config.logLevel);
   const db = await openDatabase({
     schema: overrides.schema ?? ordersSchemaName,
@@ -74,25 +141,57 @@ export async function startOrders(
     dataDir: path.join(config.dataDir, 'orders'),
     migrationsDir: ordersMigrationsDir,
   });
+  const closers: Array<() => Promise<void>> = [() => db.close()];
+  const closeAll = async (): Promise<void> => {
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+  };
   try {
+    let core = overrides.coreClient;
+    if (!core) {
+      const { connectCoreClient } = await import('@graphex/matching-core');
+      const remote = connectCoreClient({
+        url: matchingCoreUrl(),
+        internalTokenSecret: config.internalTokenSecret,
+        serviceName: 'orders',
+        onConnectionError: (error) =>
+          logger.warn('matching core connection failed', { error: error.message }),
+      });
+      closers.push(() => remote.close());
+      core = remote;
+    }
+    let bus = overrides.bus;
+    if (!bus) {
+      const opened = await openBus(config.redisUrl, (error) =>
+        logger.error('order stream handler failed', { error }),
+      );
+      closers.push(() => opened.close());
+      bus = opened;
+    }
     const service = await createOrdersService({
       config,
       db,
+      core,
+      bus,
       port: overrides.port ?? subgraphPort('orders'),
       logger,
     });
-    return { ...service, close: () => service.close().finally(() => db.close()) };
+    return { ...service, close: () => service.close().finally(closeAll) };
   } catch (error) {
-    await db.close().catch(() => undefined);
+    await closeAll();
     throw error;
   }
 }
 
 export {
-  applyOrderEvent,
-  applyOrderEvents,
+  applyCoreEvents,
+  loadCatalog,
   projectionPosition,
   ProjectionInvariantError,
 } from './projections/order-projection.ts';
-export type { OrderProjectionEvent, ApplyOutcome } from './projections/order-projection.ts';
-export type { OrderState, FillState, OrderRecord, FillRecord } from './domain/order.ts';
+export type { ProjectionBatchResult } from './projections/order-projection.ts';
+export type { ProjectionRunner } from './projections/projection-runner.ts';
+export { MarketCatalog, type MarketSpec, type AssetSpec } from './domain/market.ts';
+export { foldOrderEvents, type OrderNotification } from './domain/order-fold.ts';
+export { planPlaceOrder, type PlaceOrderRequest, type PlaceOrderPlan } from './domain/place-order.ts';
+export { userTopic } from './subscriptions/user-streams.ts';
+export type { OrderRecord, FillRecord } from './domain/order.ts';

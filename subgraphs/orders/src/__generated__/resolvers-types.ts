@@ -43,6 +43,35 @@ export type Market = {
   symbol: Scalars['String']['output'];
 };
 
+export type Mutation = {
+  __typename?: 'Mutation';
+  /** Cancels all your open orders (pending stops included), optionally in one market. */
+  cancelAllOrders: Array<Order>;
+  /** Cancels one of your open orders (ORDER_NOT_OPEN when it is no longer open). */
+  cancelOrder: Order;
+  /**
+   * Places an order for the signed-in user and answers with the matching core's verdict: the order
+   * as it stands after matching, with its fills. IOC remainders, unfilled FOK orders and
+   * self-trade-prevention expiries are orders with status EXPIRED, not errors.
+   */
+  placeOrder: Order;
+};
+
+
+export type MutationCancelAllOrdersArgs = {
+  symbol?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type MutationCancelOrderArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationPlaceOrderArgs = {
+  input: PlaceOrderInput;
+};
+
 /** An order as the matching core last reported it. */
 export type Order = {
   __typename?: 'Order';
@@ -53,6 +82,8 @@ export type Order = {
   averageFillPrice?: Maybe<Scalars['Decimal']['output']>;
   clientOrderId?: Maybe<Scalars['String']['output']>;
   createdAt: Scalars['DateTime']['output'];
+  /** Why the order left the book; null while it is live. */
+  doneReason?: Maybe<OrderDoneReason>;
   filledQuantity: Scalars['Decimal']['output'];
   /** Fills of this order, oldest first. */
   fills: Array<Fill>;
@@ -61,8 +92,10 @@ export type Order = {
   postOnly: Scalars['Boolean']['output'];
   /** Limit price in the quote currency; null for market orders. */
   price?: Maybe<Scalars['Decimal']['output']>;
-  /** Ordered quantity in the base currency. */
+  /** Ordered quantity in the base currency. A buy sized by `quoteQuantity` reports what it bought. */
   quantity: Scalars['Decimal']['output'];
+  /** Quote budget of a MARKET or STOP_MARKET buy sized by quote amount. */
+  quoteQuantity?: Maybe<Scalars['Decimal']['output']>;
   rejectReason?: Maybe<Scalars['String']['output']>;
   /** quantity − filledQuantity: what never executed, whatever the status. */
   remainingQuantity: Scalars['Decimal']['output'];
@@ -84,6 +117,19 @@ export type OrderConnection = {
   /** Number of orders matching the filters, across all pages. */
   totalCount: Scalars['Int']['output'];
 };
+
+/** Why an order left the book. */
+export type OrderDoneReason =
+  /** A market buy ran out of quote budget or available balance. */
+  | 'BUDGET_EXHAUSTED'
+  | 'CANCELLED'
+  | 'FILLED'
+  /** FOK could not be filled completely: nothing traded. */
+  | 'FOK_UNFILLED'
+  /** IOC or MARKET remainder: nothing left to match at an acceptable price. */
+  | 'IOC_REMAINDER'
+  /** Self-trade prevention expired the order. */
+  | 'SELF_TRADE';
 
 export type OrderEdge = {
   __typename?: 'OrderEdge';
@@ -114,6 +160,30 @@ export type PageInfo = {
   hasNextPage: Scalars['Boolean']['output'];
 };
 
+/**
+ * A new order. LIMIT: price + quantity. MARKET: SELL by quantity; BUY by quantity or quoteQuantity
+ * (exactly one). STOP_LIMIT: stopPrice + price + quantity. STOP_MARKET: stopPrice + SELL quantity or
+ * BUY quoteQuantity. Market orders never rest (GTC runs as IOC). postOnly only for GTC LIMIT orders.
+ */
+export type PlaceOrderInput = {
+  /**
+   * Your own id for the order (1..64 of letters, digits and ._:/-). Re-sending an identical request
+   * with the same id returns the original order; a different request with it is
+   * DUPLICATE_CLIENT_ORDER_ID.
+   */
+  clientOrderId?: InputMaybe<Scalars['String']['input']>;
+  postOnly?: InputMaybe<Scalars['Boolean']['input']>;
+  price?: InputMaybe<Scalars['Decimal']['input']>;
+  quantity?: InputMaybe<Scalars['Decimal']['input']>;
+  quoteQuantity?: InputMaybe<Scalars['Decimal']['input']>;
+  selfTradePrevention?: InputMaybe<SelfTradePrevention>;
+  side: Side;
+  stopPrice?: InputMaybe<Scalars['Decimal']['input']>;
+  symbol: Scalars['String']['input'];
+  timeInForce?: InputMaybe<TimeInForce>;
+  type: OrderType;
+};
+
 export type Query = {
   __typename?: 'Query';
   /** One order by id: its owner, SUPPORT or ADMIN see it; for anyone else it does not exist (null). */
@@ -134,6 +204,14 @@ export type SelfTradePrevention =
 export type Side =
   | 'BUY'
   | 'SELL';
+
+export type Subscription = {
+  __typename?: 'Subscription';
+  /** Every fill of the subscriber's orders. */
+  myFills: Fill;
+  /** Every change to the subscriber's orders (the state after each core command). */
+  myOrders: Order;
+};
 
 export type TimeInForce =
   /** Fill or kill: fills completely on arrival or expires without a fill. */
@@ -269,17 +347,21 @@ export type ResolversTypes = ResolversObject<{
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Liquidity: Liquidity;
   Market: ResolverTypeWrapper<MarketReference>;
+  Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Order: ResolverTypeWrapper<OrderRecord>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   OrderConnection: ResolverTypeWrapper<Omit<OrderConnection, 'edges'> & { edges: Array<ResolversTypes['OrderEdge']> }>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  OrderDoneReason: OrderDoneReason;
   OrderEdge: ResolverTypeWrapper<Omit<OrderEdge, 'node'> & { node: ResolversTypes['Order'] }>;
   OrderStatus: OrderStatus;
   OrderType: OrderType;
   PageInfo: ResolverTypeWrapper<PageInfo>;
+  PlaceOrderInput: PlaceOrderInput;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   SelfTradePrevention: SelfTradePrevention;
   Side: Side;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   TimeInForce: TimeInForce;
   User: ResolverTypeWrapper<UserReference>;
 }>;
@@ -292,13 +374,16 @@ export type ResolversParentTypes = ResolversObject<{
   String: Scalars['String']['output'];
   ID: Scalars['ID']['output'];
   Market: MarketReference;
+  Mutation: Record<PropertyKey, never>;
   Order: OrderRecord;
   Boolean: Scalars['Boolean']['output'];
   OrderConnection: Omit<OrderConnection, 'edges'> & { edges: Array<ResolversParentTypes['OrderEdge']> };
   Int: Scalars['Int']['output'];
   OrderEdge: Omit<OrderEdge, 'node'> & { node: ResolversParentTypes['Order'] };
   PageInfo: PageInfo;
+  PlaceOrderInput: PlaceOrderInput;
   Query: Record<PropertyKey, never>;
+  Subscription: Record<PropertyKey, never>;
   User: UserReference;
 }>;
 
@@ -325,11 +410,18 @@ export type MarketResolvers<ContextType = SubgraphContext, ParentType extends Re
   symbol?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
+export type MutationResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
+  cancelAllOrders?: Resolver<Array<ResolversTypes['Order']>, ParentType, ContextType, Partial<MutationCancelAllOrdersArgs>>;
+  cancelOrder?: Resolver<ResolversTypes['Order'], ParentType, ContextType, RequireFields<MutationCancelOrderArgs, 'id'>>;
+  placeOrder?: Resolver<ResolversTypes['Order'], ParentType, ContextType, RequireFields<MutationPlaceOrderArgs, 'input'>>;
+}>;
+
 export type OrderResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['Order'] = ResolversParentTypes['Order'], FederationReferenceType extends FederationReferenceTypes['Order'] = FederationReferenceTypes['Order']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Order']> | FederationReferenceType, FederationReferenceType, ContextType>;
   averageFillPrice?: Resolver<Maybe<ResolversTypes['Decimal']>, ParentType, ContextType>;
   clientOrderId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  doneReason?: Resolver<Maybe<ResolversTypes['OrderDoneReason']>, ParentType, ContextType>;
   filledQuantity?: Resolver<ResolversTypes['Decimal'], ParentType, ContextType>;
   fills?: Resolver<Array<ResolversTypes['Fill']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
@@ -337,6 +429,7 @@ export type OrderResolvers<ContextType = SubgraphContext, ParentType extends Res
   postOnly?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   price?: Resolver<Maybe<ResolversTypes['Decimal']>, ParentType, ContextType>;
   quantity?: Resolver<ResolversTypes['Decimal'], ParentType, ContextType>;
+  quoteQuantity?: Resolver<Maybe<ResolversTypes['Decimal']>, ParentType, ContextType>;
   rejectReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   remainingQuantity?: Resolver<ResolversTypes['Decimal'], ParentType, ContextType>;
   selfTradePrevention?: Resolver<ResolversTypes['SelfTradePrevention'], ParentType, ContextType>;
@@ -369,6 +462,11 @@ export type QueryResolvers<ContextType = SubgraphContext, ParentType extends Res
   order?: Resolver<Maybe<ResolversTypes['Order']>, ParentType, ContextType, RequireFields<QueryOrderArgs, 'id'>>;
 }>;
 
+export type SubscriptionResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = ResolversObject<{
+  myFills?: SubscriptionResolver<ResolversTypes['Fill'], "myFills", ParentType, ContextType>;
+  myOrders?: SubscriptionResolver<ResolversTypes['Order'], "myOrders", ParentType, ContextType>;
+}>;
+
 export type UserResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User'], FederationReferenceType extends FederationReferenceTypes['User'] = FederationReferenceTypes['User']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['User']> | FederationReferenceType, FederationReferenceType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
@@ -380,11 +478,13 @@ export type Resolvers<ContextType = SubgraphContext> = ResolversObject<{
   Decimal?: GraphQLScalarType;
   Fill?: FillResolvers<ContextType>;
   Market?: MarketResolvers<ContextType>;
+  Mutation?: MutationResolvers<ContextType>;
   Order?: OrderResolvers<ContextType>;
   OrderConnection?: OrderConnectionResolvers<ContextType>;
   OrderEdge?: OrderEdgeResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
 }>;
 

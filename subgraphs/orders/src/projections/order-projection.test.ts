@@ -1,108 +1,159 @@
+/**
+ * The order projection over the real core's event log: exact fills for both sides, idempotent by
+ * eventSeq (redelivery, overlapping batches), atomic per batch, and rebuilt from 0 into empty
+ * tables it equals the live read model.
+ */
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AssetIds, MarketIds, limitOrder } from '@graphex/matching-core';
+import type { Queryable } from '@graphex/runtime';
 import { openTestDatabase, type TestDatabase } from '@graphex/runtime/testing';
+import type { CoreCommand, PublicCoreEvent } from '@graphex/schema';
 import { ordersMigrationsDir } from '../index.ts';
-import { ordersByIds, fillsByOrderIds } from '../store/orders.ts';
-import { eventSource, fillState, orderState } from '../test-fixtures.ts';
+import { MarketCatalog } from '../domain/market.ts';
+import { fillsByOrderIds, ordersByIds } from '../store/orders.ts';
+import { startTestCore, SyntheticEvents, type TestCore } from '../test-fixtures.ts';
 import {
-  applyOrderEvent,
-  applyOrderEvents,
+  applyCoreEvents,
+  loadCatalog,
   projectionPosition,
   ProjectionInvariantError,
 } from './order-projection.ts';
 
-let test: TestDatabase;
+let testCore: TestCore;
+let live: TestDatabase;
+let rebuilt: TestDatabase;
+let log: PublicCoreEvent[] = [];
+const maker = randomUUID();
+const taker = randomUUID();
+
+const place = (userId: string, side: 'BUY' | 'SELL', priceTicks: number, quantityLots: number, extra = {}) =>
+  ({ ...limitOrder(0, MarketIds.BTC_USDT, side, priceTicks, quantityLots, extra), userId }) as CoreCommand;
+
+async function readAll(db: Queryable) {
+  const orders = await db.query(
+    `SELECT id, user_id, client_order_id, market_id, symbol, side, type, time_in_force, post_only, self_trade_prevention,
+       price::text, stop_price::text, quantity::text, quote_quantity::text, filled_quantity::text, filled_notional::text,
+       status, done_reason, created_at, updated_at, last_sequence::text FROM orders ORDER BY id::bigint`,
+  );
+  const fills = await db.query(
+    `SELECT trade_id, order_id, price::text, quantity::text, fee::text, fee_currency, liquidity, created_at, sequence::text
+     FROM fills ORDER BY order_id::bigint, trade_id::bigint`,
+  );
+  const markets = await db.query('SELECT * FROM core_markets ORDER BY market_id');
+  return {
+    orders: orders.rows,
+    fills: fills.rows,
+    markets: markets.rows,
+    position: await projectionPosition(db),
+  };
+}
 
 beforeAll(async () => {
-  test = await openTestDatabase('orders', ordersMigrationsDir);
+  testCore = await startTestCore();
+  live = await openTestDatabase('orders', ordersMigrationsDir);
+  const { core } = testCore;
+  const commands: CoreCommand[] = [
+    { type: 'Deposit', userId: maker, assetId: AssetIds.BTC, amountUnits: 100_000_000n },
+    { type: 'Deposit', userId: taker, assetId: AssetIds.USDT, amountUnits: 100_000_000_000n },
+    place(maker, 'SELL', 3_000_000, 30_000), // 0.3 BTC @ 30000
+    place(maker, 'SELL', 3_000_100, 20_000), // 0.2 BTC @ 30001
+    place(taker, 'BUY', 3_000_100, 40_000), // takes 0.3 @ 30000 and 0.1 @ 30001
+    { type: 'HaltMarket', marketId: MarketIds.ETH_USDT },
+  ];
+  for (const command of commands) expect((await core.submit(command)).result.code).toBe(0);
+  log = [];
+  const subscription = core.subscribe(0, (events) => {
+    log.push(...events);
+  });
+  const last = await core.lastEventSeq();
+  for (let i = 0; i < 200 && (log.at(-1)?.eventSeq ?? 0) < last; i++)
+    await new Promise((r) => setTimeout(r, 10));
+  await subscription.close();
+  expect(log.at(-1)?.eventSeq).toBe(last);
 });
 
 afterAll(async () => {
-  await test?.dispose();
+  await live?.dispose();
+  await rebuilt?.dispose();
+  await testCore?.dispose();
 });
 
-describe('order projection', () => {
-  it('applies an order once; redelivery of the same event is a no-op', async () => {
-    const events = eventSource('shard-a');
-    const accepted = events.updated(
-      orderState({ id: 'p-1', userId: 'u-1', price: '30000.0100', quantity: '0.50' }),
-    );
-    expect(await applyOrderEvent(test.db, accepted)).toBe('applied');
-    expect(await applyOrderEvent(test.db, accepted)).toBe('duplicate');
-    const [order] = await ordersByIds(test.db, ['p-1']);
-    expect(order).toMatchObject({
-      id: 'p-1',
-      userId: 'u-1',
-      price: '30000.01',
-      quantity: '0.5',
-      filledQuantity: '0',
-      status: 'OPEN',
-    });
-    expect(await projectionPosition(test.db, 'shard-a')).toBe(1n);
-  });
+describe('order projection over real core events', () => {
+  it('records both sides of every trade with exact fees, in one batch, idempotently', async () => {
+    const catalog = new MarketCatalog();
+    const first = await applyCoreEvents(live.db, catalog, log);
+    expect(first.applied).toBe(log.length);
+    expect(catalog.marketBySymbol('ETH-USDT')?.halted).toBe(true);
+    const state = await readAll(live.db);
+    // Redelivery of everything, and an overlapping batch, change nothing.
+    expect(await applyCoreEvents(live.db, catalog, log)).toMatchObject({ applied: 0, skipped: log.length });
+    expect(await applyCoreEvents(live.db, catalog, log.slice(-3))).toMatchObject({ applied: 0 });
+    expect(await readAll(live.db)).toEqual(state);
 
-  it('accumulates fills exactly and updates status; replaying the whole stream changes nothing', async () => {
-    const events = eventSource('shard-b');
-    const base = orderState({ id: 'p-2', userId: 'u-1', price: '200', quantity: '0.4' });
-    const stream = [
-      events.updated(base),
-      events.filled(fillState({ tradeId: 't-1', orderId: 'p-2', price: '100', quantity: '0.1' })),
-      events.updated({ ...base, status: 'PARTIALLY_FILLED', updatedAt: new Date('2026-01-01T00:00:01Z') }),
-      events.filled(fillState({ tradeId: 't-2', orderId: 'p-2', price: '200', quantity: '0.3' })),
-      events.updated({ ...base, status: 'FILLED', updatedAt: new Date('2026-01-01T00:00:02Z') }),
-    ];
-    expect(await applyOrderEvents(test.db, stream)).toEqual({ applied: 5, duplicates: 0 });
-    expect(await applyOrderEvents(test.db, stream)).toEqual({ applied: 0, duplicates: 5 });
-    const [order] = await ordersByIds(test.db, ['p-2']);
-    expect(order).toMatchObject({ status: 'FILLED', filledQuantity: '0.4', filledNotional: '70' });
-    const fills = await fillsByOrderIds(test.db, ['p-2']);
-    expect(fills.map((fill) => [fill.tradeId, fill.price, fill.quantity])).toEqual([
-      ['t-1', '100', '0.1'],
-      ['t-2', '200', '0.3'],
+    const byUser = (userId: string) =>
+      state.orders.filter((o) => (o as { user_id: string }).user_id === userId);
+    expect(
+      byUser(maker).map((o) => [
+        (o as { status: string }).status,
+        (o as { filled_quantity: string }).filled_quantity,
+      ]),
+    ).toEqual([
+      ['FILLED', '0.3'],
+      ['PARTIALLY_FILLED', '0.1'],
+    ]);
+    const [takerOrder] = byUser(taker) as Array<{ id: string }>;
+    const [order] = await ordersByIds(live.db, [takerOrder!.id]);
+    expect(order).toMatchObject({
+      status: 'FILLED',
+      filledQuantity: '0.4',
+      filledNotional: '12000.1',
+      doneReason: 'FILLED',
+    });
+    const fills = await fillsByOrderIds(live.db, [takerOrder!.id]);
+    // Taker buys BTC: 0.2 % fee in BTC on each fill.
+    expect(fills.map((f) => [f.price, f.quantity, f.fee, f.feeCurrency, f.liquidity])).toEqual([
+      ['30000', '0.3', '0.0006', 'BTC', 'TAKER'],
+      ['30001', '0.1', '0.0002', 'BTC', 'TAKER'],
+    ]);
+    const makerFills = await fillsByOrderIds(
+      live.db,
+      byUser(maker).map((o) => (o as { id: string }).id),
+    );
+    // Maker sells: 0.1 % fee in USDT (9000 × 0.001 = 9; 3000.1 × 0.001 = 3.0001).
+    expect(makerFills.map((f) => [f.price, f.quantity, f.fee, f.feeCurrency, f.liquidity])).toEqual([
+      ['30000', '0.3', '9', 'USDT', 'MAKER'],
+      ['30001', '0.1', '3.0001', 'USDT', 'MAKER'],
     ]);
   });
 
-  it('refuses an overfill atomically: nothing changes and the position does not advance', async () => {
-    const events = eventSource('shard-c');
-    await applyOrderEvent(test.db, events.updated(orderState({ id: 'p-3', userId: 'u-1', quantity: '0.5' })));
-    const overfill = events.filled(fillState({ tradeId: 't-9', orderId: 'p-3', quantity: '0.6' }));
-    await expect(applyOrderEvent(test.db, overfill)).rejects.toThrow();
-    const [order] = await ordersByIds(test.db, ['p-3']);
-    expect(order?.filledQuantity).toBe('0');
-    expect(await fillsByOrderIds(test.db, ['p-3'])).toEqual([]);
-    expect(await projectionPosition(test.db, 'shard-c')).toBe(1n);
+  it('rebuilds from 0 into empty tables exactly as live, in any batch sizes, with the same catalog', async () => {
+    rebuilt = await openTestDatabase('orders_rebuild', ordersMigrationsDir);
+    const catalog = new MarketCatalog();
+    for (let start = 0, size = 1; start < log.length; start += size, size = (size % 4) + 1) {
+      await applyCoreEvents(rebuilt.db, catalog, log.slice(start, start + size));
+    }
+    expect(await readAll(rebuilt.db)).toEqual(await readAll(live.db));
+    const reloaded = await loadCatalog(rebuilt.db);
+    expect(reloaded.markets()).toEqual(catalog.markets());
   });
 
-  it('treats a contradicting event as an invariant violation, and a failed batch applies nothing', async () => {
-    const events = eventSource('shard-d');
-    await applyOrderEvent(test.db, events.updated(orderState({ id: 'p-4', userId: 'u-1' })));
-    await expect(
-      applyOrderEvent(test.db, events.updated(orderState({ id: 'p-4', userId: 'u-2' }))),
-    ).rejects.toThrow(ProjectionInvariantError);
-    await expect(
-      applyOrderEvent(test.db, events.filled(fillState({ tradeId: 't-1', orderId: 'missing' }))),
-    ).rejects.toThrow(ProjectionInvariantError);
-    const batch = [
-      events.updated(orderState({ id: 'p-5', userId: 'u-1' })),
-      events.filled(fillState({ tradeId: 't-5', orderId: 'p-5', quantity: '9' })),
-    ];
-    await expect(applyOrderEvents(test.db, batch)).rejects.toThrow();
-    expect(await ordersByIds(test.db, ['p-5'])).toEqual([]);
-    expect(await projectionPosition(test.db, 'shard-d')).toBe(1n);
-  });
-
-  it('refuses malformed events before touching the database', async () => {
-    const events = eventSource('shard-e');
-    await expect(
-      applyOrderEvent(test.db, events.updated(orderState({ id: 'p-6', userId: 'u-1', quantity: '0.1e1' }))),
-    ).rejects.toThrow(ProjectionInvariantError);
-    await expect(
-      applyOrderEvent(test.db, {
-        type: 'ORDER_UPDATED',
-        stream: 'shard-e',
-        sequence: 0n,
-        order: orderState({ id: 'p-6', userId: 'u-1' }),
-      }),
-    ).rejects.toThrow(ProjectionInvariantError);
-    expect(await projectionPosition(test.db, 'shard-e')).toBe(0n);
+  it('applies nothing of a batch that breaks an invariant, and refuses gaps', async () => {
+    const db = (await openTestDatabase('orders_bad', ordersMigrationsDir)).db;
+    const events = new SyntheticEvents();
+    const catalog = new MarketCatalog();
+    await applyCoreEvents(db, catalog, events.log);
+    const position = await projectionPosition(db);
+    const accepted = events.accepted({ userId: 'u-1' });
+    const doneUnknown = events.cancelled(999, 'u-1');
+    await expect(applyCoreEvents(db, catalog, [accepted, doneUnknown])).rejects.toThrow(
+      ProjectionInvariantError,
+    );
+    expect(await projectionPosition(db)).toBe(position);
+    expect(await ordersByIds(db, [String((accepted as { orderId: number }).orderId)])).toEqual([]);
+    // A batch that starts past the stored position would skip events.
+    const later = events.accepted({ userId: 'u-1' });
+    await expect(applyCoreEvents(db, catalog, [later])).rejects.toThrow(/Gap/);
+    await db.close();
   });
 });

@@ -1,209 +1,280 @@
 /**
- * The orders read model's only writer: applies the matching core's order events (DESIGN.md rule 4).
- * Idempotent: each event carries its stream (one per core shard) and that stream's sequence; an
- * event at or below the stream's recorded position was applied before and changes nothing, so
- * redelivery and full replays are safe. Each event (or batch) commits in one transaction with the
- * new position.
- *
- * The core integration (issue 4) maps core events onto `OrderProjectionEvent`; tests use it too.
+ * The orders read model's only writer: applies batches of the matching core's public events
+ * (DESIGN.md rule 4). A batch commits in ONE database transaction together with the stored
+ * position (the last applied `eventSeq`), so redelivery and replays change nothing and replaying
+ * from 0 into empty tables rebuilds the same read model. Several orders instances sharing one
+ * database serialize on the position row: each event is applied (and announced) by exactly one.
  */
 import type { Database, Queryable } from '@graphex/runtime';
-import { canonicalDecimal } from '../domain/decimal.ts';
-import { fillStateProblems, orderStateProblems, type FillState, type OrderState } from '../domain/order.ts';
+import type { PublicCoreEvent } from '@graphex/schema';
+import { MarketCatalog } from '../domain/market.ts';
+import type { OrderRecord } from '../domain/order.ts';
+import {
+  foldOrderEvents,
+  orderIdsOf,
+  ProjectionInvariantError,
+  type NewFill,
+  type OrderNotification,
+} from '../domain/order-fold.ts';
+import { ordersByIds } from '../store/orders.ts';
 
-export type OrderProjectionEvent =
-  /** An order was accepted, or its status changed (cancelled, filled, expired, triggered, ...). */
-  | {
-      readonly type: 'ORDER_UPDATED';
-      readonly stream: string;
-      readonly sequence: bigint;
-      readonly order: OrderState;
-    }
-  /** One order executed (part of) its quantity in a trade. */
-  | {
-      readonly type: 'ORDER_FILLED';
-      readonly stream: string;
-      readonly sequence: bigint;
-      readonly fill: FillState;
-    };
+export { ProjectionInvariantError } from '../domain/order-fold.ts';
 
-export type ApplyOutcome = 'applied' | 'duplicate';
-
-/** Thrown when an event contradicts the read model: the core and this projection disagree. */
-export class ProjectionInvariantError extends Error {
-  override name = 'ProjectionInvariantError';
-}
-
-function assertEvent(event: OrderProjectionEvent): void {
-  if (!/^[a-z0-9][a-z0-9._-]{0,62}$/.test(event.stream))
-    throw new ProjectionInvariantError(`Invalid stream name "${event.stream}"`);
-  if (typeof event.sequence !== 'bigint' || event.sequence <= 0n)
-    throw new ProjectionInvariantError('Event sequence must be a positive bigint');
-  const problems =
-    event.type === 'ORDER_UPDATED' ? orderStateProblems(event.order) : fillStateProblems(event.fill);
-  if (problems.length > 0)
-    throw new ProjectionInvariantError(
-      `Invalid ${event.type} event ${event.stream}#${event.sequence}: ${problems.join('; ')}`,
-    );
-}
-
-/** Claims `sequence` on `stream`; false when it (or a later event) was already applied. */
-async function claimSequence(tx: Queryable, stream: string, sequence: bigint): Promise<boolean> {
-  await tx.query(
-    'INSERT INTO projection_positions (stream, last_sequence) VALUES ($1, 0) ON CONFLICT (stream) DO NOTHING',
-    [stream],
-  );
-  const claimed = await tx.query(
-    'UPDATE projection_positions SET last_sequence = $2 WHERE stream = $1 AND last_sequence < $2 RETURNING stream',
-    [stream, sequence.toString()],
-  );
-  return claimed.rows.length === 1;
-}
-
-const nullableDecimal = (value: string | null): string | null =>
-  value === null ? null : canonicalDecimal(value);
-
-async function upsertOrder(
-  tx: Queryable,
-  stream: string,
-  sequence: bigint,
-  order: OrderState,
-): Promise<void> {
-  const result = await tx.query<{ user_id: string; symbol: string; side: string; quantity: string }>(
-    `INSERT INTO orders (id, user_id, client_order_id, symbol, side, type, time_in_force, post_only, self_trade_prevention,
-       price, stop_price, quantity, status, reject_reason, created_at, updated_at, last_stream, last_sequence)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::numeric, $11::numeric, $12::numeric, $13, $14, $15, $16, $17, $18)
-     ON CONFLICT (id) DO UPDATE SET
-       status = excluded.status,
-       reject_reason = excluded.reject_reason,
-       price = excluded.price,
-       stop_price = excluded.stop_price,
-       updated_at = GREATEST(orders.updated_at, excluded.updated_at),
-       last_stream = excluded.last_stream,
-       last_sequence = excluded.last_sequence
-     RETURNING user_id, symbol, side, quantity::text AS quantity`,
-    [
-      order.id,
-      order.userId,
-      order.clientOrderId,
-      order.symbol,
-      order.side,
-      order.type,
-      order.timeInForce,
-      order.postOnly,
-      order.selfTradePrevention,
-      nullableDecimal(order.price),
-      nullableDecimal(order.stopPrice),
-      canonicalDecimal(order.quantity),
-      order.status,
-      order.rejectReason,
-      order.createdAt,
-      order.updatedAt,
-      stream,
-      sequence.toString(),
-    ],
-  );
-  const row = result.rows[0];
-  // Who placed an order, where and on which side never changes; a mismatch means the core and the
-  // read model disagree about the order, which must stop the projection, not be papered over.
-  if (
-    !row ||
-    row.user_id !== order.userId ||
-    row.symbol !== order.symbol ||
-    row.side !== order.side ||
-    canonicalDecimal(row.quantity) !== canonicalDecimal(order.quantity)
-  ) {
-    throw new ProjectionInvariantError(
-      `Order ${order.id} changed owner, market, side or quantity at ${stream}#${sequence}`,
-    );
-  }
-}
-
-async function insertFill(tx: Queryable, stream: string, sequence: bigint, fill: FillState): Promise<void> {
-  const order = await tx.query('SELECT id FROM orders WHERE id = $1', [fill.orderId]);
-  if (order.rows.length === 0)
-    throw new ProjectionInvariantError(
-      `Fill ${fill.tradeId} at ${stream}#${sequence} is for unknown order ${fill.orderId}`,
-    );
-  const inserted = await tx.query(
-    `INSERT INTO fills (trade_id, order_id, price, quantity, fee, fee_currency, liquidity, created_at, stream, sequence)
-     VALUES ($1, $2, $3::numeric, $4::numeric, $5::numeric, $6, $7, $8, $9, $10)
-     ON CONFLICT (order_id, trade_id) DO NOTHING RETURNING trade_id`,
-    [
-      fill.tradeId,
-      fill.orderId,
-      canonicalDecimal(fill.price),
-      canonicalDecimal(fill.quantity),
-      canonicalDecimal(fill.fee),
-      fill.feeCurrency,
-      fill.liquidity,
-      fill.createdAt,
-      stream,
-      sequence.toString(),
-    ],
-  );
-  if (inserted.rows.length === 0) {
-    throw new ProjectionInvariantError(
-      `Trade ${fill.tradeId} was already applied to order ${fill.orderId} under another sequence`,
-    );
-  }
-  // The CHECK (filled_quantity <= quantity) refuses an overfill: the transaction rolls back.
-  await tx.query(
-    `UPDATE orders SET
-       filled_quantity = filled_quantity + $2::numeric,
-       filled_notional = filled_notional + $3::numeric * $2::numeric,
-       updated_at = GREATEST(updated_at, $4),
-       last_stream = $5,
-       last_sequence = $6
-     WHERE id = $1`,
-    [
-      fill.orderId,
-      canonicalDecimal(fill.quantity),
-      canonicalDecimal(fill.price),
-      fill.createdAt,
-      stream,
-      sequence.toString(),
-    ],
-  );
-}
-
-async function applyInTransaction(tx: Queryable, event: OrderProjectionEvent): Promise<ApplyOutcome> {
-  if (!(await claimSequence(tx, event.stream, event.sequence))) return 'duplicate';
-  if (event.type === 'ORDER_UPDATED') await upsertOrder(tx, event.stream, event.sequence, event.order);
-  else await insertFill(tx, event.stream, event.sequence, event.fill);
-  return 'applied';
-}
-
-/** Applies one core event; `duplicate` when it was applied before (nothing changes then). */
-export async function applyOrderEvent(db: Database, event: OrderProjectionEvent): Promise<ApplyOutcome> {
-  assertEvent(event);
-  return db.transaction((tx) => applyInTransaction(tx, event));
-}
+/** The core's event log is one stream; its sequence is `eventSeq`. */
+export const coreStream = 'core';
 
 /** Maximum events per transaction: bounds lock time and memory (TIGER_STYLE: a limit on everything). */
 export const maxEventsPerBatch = 1000;
 
-/** Applies events in order in one transaction (all or nothing). */
-export async function applyOrderEvents(
-  db: Database,
-  events: readonly OrderProjectionEvent[],
-): Promise<{ applied: number; duplicates: number }> {
-  if (events.length > maxEventsPerBatch)
-    throw new RangeError(`At most ${maxEventsPerBatch} events per batch`);
-  events.forEach(assertEvent);
-  return db.transaction(async (tx) => {
-    let applied = 0;
-    for (const event of events) if ((await applyInTransaction(tx, event)) === 'applied') applied++;
-    return { applied, duplicates: events.length - applied };
-  });
+export interface ProjectionBatchResult {
+  /** Events applied by this call (0 when another instance or an earlier call had applied them). */
+  readonly applied: number;
+  /** Events at or below the stored position: applied before, skipped. */
+  readonly skipped: number;
+  /** Stored position after the batch. */
+  readonly position: number;
+  /** What changed, for subscribers, in event order (empty for skipped events). */
+  readonly notifications: readonly OrderNotification[];
 }
 
-/** Position of a stream (0 when nothing was applied): where a consumer resumes. */
-export async function projectionPosition(db: Queryable, stream: string): Promise<bigint> {
+/** Position of the stream (0 when nothing was applied): where a consumer resumes. */
+export async function projectionPosition(db: Queryable, stream = coreStream): Promise<number> {
   const result = await db.query<{ last_sequence: string | number }>(
     'SELECT last_sequence::text AS last_sequence FROM projection_positions WHERE stream = $1',
     [stream],
   );
   const row = result.rows[0];
-  return row ? BigInt(row.last_sequence) : 0n;
+  return row ? Number(row.last_sequence) : 0;
+}
+
+/** The assets and markets the projection has stored (what the core announced so far). */
+export async function loadCatalog(db: Queryable): Promise<MarketCatalog> {
+  const catalog = new MarketCatalog();
+  const assets = await db.query<{ asset_id: number; symbol: string; decimals: number }>(
+    'SELECT asset_id, symbol, decimals FROM core_assets ORDER BY asset_id',
+  );
+  for (const row of assets.rows)
+    catalog.addAsset({ assetId: Number(row.asset_id), symbol: row.symbol, decimals: Number(row.decimals) });
+  const markets = await db.query<{
+    market_id: number;
+    symbol: string;
+    base_asset_id: number;
+    quote_asset_id: number;
+    tick: string;
+    lot: string;
+    min_notional: string;
+    maker_fee_ppm: number;
+    taker_fee_ppm: number;
+    max_price_ticks: string;
+    max_quantity_lots: string;
+    halted: boolean;
+  }>(
+    `SELECT market_id, symbol, base_asset_id, quote_asset_id, tick_size_quote_units::text AS tick,
+       lot_size_base_units::text AS lot, min_notional_quote_units::text AS min_notional, maker_fee_ppm,
+       taker_fee_ppm, max_price_ticks::text AS max_price_ticks, max_quantity_lots::text AS max_quantity_lots, halted
+     FROM core_markets ORDER BY market_id`,
+  );
+  for (const row of markets.rows) {
+    catalog.addMarket({
+      marketId: Number(row.market_id),
+      symbol: row.symbol,
+      baseAssetId: Number(row.base_asset_id),
+      quoteAssetId: Number(row.quote_asset_id),
+      tickSizeQuoteUnits: BigInt(row.tick),
+      lotSizeBaseUnits: BigInt(row.lot),
+      minNotionalQuoteUnits: BigInt(row.min_notional),
+      makerFeePpm: Number(row.maker_fee_ppm),
+      takerFeePpm: Number(row.taker_fee_ppm),
+      maxPriceTicks: Number(row.max_price_ticks),
+      maxQuantityLots: Number(row.max_quantity_lots),
+      halted: row.halted,
+    });
+  }
+  return catalog;
+}
+
+async function lockPosition(tx: Queryable): Promise<number> {
+  await tx.query(
+    'INSERT INTO projection_positions (stream, last_sequence) VALUES ($1, 0) ON CONFLICT (stream) DO NOTHING',
+    [coreStream],
+  );
+  const locked = await tx.query<{ last_sequence: string }>(
+    'SELECT last_sequence::text AS last_sequence FROM projection_positions WHERE stream = $1 FOR UPDATE',
+    [coreStream],
+  );
+  return Number(locked.rows[0]!.last_sequence);
+}
+
+async function storeCatalog(tx: Queryable, events: readonly PublicCoreEvent[]): Promise<void> {
+  for (const event of events) {
+    if (event.type === 'AssetAdded') {
+      await tx.query(
+        `INSERT INTO core_assets (asset_id, symbol, decimals) VALUES ($1, $2, $3)
+         ON CONFLICT (asset_id) DO UPDATE SET symbol = excluded.symbol, decimals = excluded.decimals`,
+        [event.assetId, event.symbol, event.decimals],
+      );
+    } else if (event.type === 'MarketAdded') {
+      const m = event.market;
+      await tx.query(
+        `INSERT INTO core_markets (market_id, symbol, base_asset_id, quote_asset_id, tick_size_quote_units,
+           lot_size_base_units, min_notional_quote_units, maker_fee_ppm, taker_fee_ppm, max_price_ticks, max_quantity_lots)
+         VALUES ($1, $2, $3, $4, $5::numeric, $6::numeric, $7::numeric, $8, $9, $10, $11)
+         ON CONFLICT (market_id) DO NOTHING`,
+        [
+          m.marketId,
+          m.symbol,
+          m.baseAssetId,
+          m.quoteAssetId,
+          m.tickSizeQuoteUnits.toString(),
+          m.lotSizeBaseUnits.toString(),
+          m.minNotionalQuoteUnits.toString(),
+          m.makerFeePpm,
+          m.takerFeePpm,
+          m.maxPriceTicks,
+          m.maxQuantityLots,
+        ],
+      );
+    } else if (event.type === 'MarketStatusChanged') {
+      await tx.query('UPDATE core_markets SET halted = $2 WHERE market_id = $1', [
+        event.marketId,
+        event.halted,
+      ]);
+    }
+  }
+}
+
+const iso = (date: Date): string => date.toISOString();
+
+async function upsertOrders(tx: Queryable, orders: readonly OrderRecord[]): Promise<void> {
+  if (orders.length === 0) return;
+  const rows = orders.map((o) => ({
+    id: o.id,
+    user_id: o.userId,
+    client_order_id: o.clientOrderId,
+    market_id: o.marketId,
+    symbol: o.symbol,
+    side: o.side,
+    type: o.type,
+    time_in_force: o.timeInForce,
+    post_only: o.postOnly,
+    self_trade_prevention: o.selfTradePrevention,
+    price: o.price,
+    stop_price: o.stopPrice,
+    quantity: o.quantity,
+    quote_quantity: o.quoteQuantity,
+    filled_quantity: o.filledQuantity,
+    filled_notional: o.filledNotional,
+    status: o.status,
+    done_reason: o.doneReason,
+    reject_reason: o.rejectReason,
+    created_at: iso(o.createdAt),
+    updated_at: iso(o.updatedAt),
+    last_sequence: o.lastEventSeq,
+  }));
+  const result = await tx.query(
+    `INSERT INTO orders (id, user_id, client_order_id, market_id, symbol, side, type, time_in_force, post_only,
+       self_trade_prevention, price, stop_price, quantity, quote_quantity, filled_quantity, filled_notional, status,
+       done_reason, reject_reason, created_at, updated_at, last_stream, last_sequence)
+     SELECT id, user_id, client_order_id, market_id, symbol, side, type, time_in_force, post_only,
+       self_trade_prevention, price, stop_price, quantity, quote_quantity, filled_quantity, filled_notional, status,
+       done_reason, reject_reason, created_at, updated_at, '${coreStream}', last_sequence
+     FROM jsonb_to_recordset($1::jsonb) AS r(id text, user_id text, client_order_id text, market_id integer,
+       symbol text, side text, type text, time_in_force text, post_only boolean, self_trade_prevention text,
+       price numeric, stop_price numeric, quantity numeric, quote_quantity numeric, filled_quantity numeric,
+       filled_notional numeric, status text, done_reason text, reject_reason text, created_at timestamptz,
+       updated_at timestamptz, last_sequence bigint)
+     ON CONFLICT (id) DO UPDATE SET
+       price = excluded.price, stop_price = excluded.stop_price, quantity = excluded.quantity,
+       filled_quantity = excluded.filled_quantity, filled_notional = excluded.filled_notional,
+       status = excluded.status, done_reason = excluded.done_reason, updated_at = excluded.updated_at,
+       last_stream = excluded.last_stream, last_sequence = excluded.last_sequence
+     WHERE orders.last_sequence < excluded.last_sequence`,
+    [JSON.stringify(rows)],
+  );
+  if (result.rowCount !== orders.length)
+    throw new ProjectionInvariantError(
+      `Wrote ${result.rowCount} of ${orders.length} orders: a row moved backwards.`,
+    );
+}
+
+async function insertFills(tx: Queryable, fills: readonly NewFill[]): Promise<void> {
+  if (fills.length === 0) return;
+  const rows = fills.map(({ eventSeq, fill }) => ({
+    trade_id: fill.tradeId,
+    order_id: fill.orderId,
+    price: fill.price,
+    quantity: fill.quantity,
+    fee: fill.fee,
+    fee_currency: fill.feeCurrency,
+    liquidity: fill.liquidity,
+    created_at: iso(fill.createdAt),
+    sequence: eventSeq,
+  }));
+  const result = await tx.query(
+    `INSERT INTO fills (trade_id, order_id, price, quantity, fee, fee_currency, liquidity, created_at, stream, sequence)
+     SELECT trade_id, order_id, price, quantity, fee, fee_currency, liquidity, created_at, '${coreStream}', sequence
+     FROM jsonb_to_recordset($1::jsonb) AS r(trade_id text, order_id text, price numeric, quantity numeric,
+       fee numeric, fee_currency text, liquidity text, created_at timestamptz, sequence bigint)
+     ON CONFLICT (order_id, trade_id) DO NOTHING`,
+    [JSON.stringify(rows)],
+  );
+  if (result.rowCount !== fills.length)
+    throw new ProjectionInvariantError('A trade was applied to an order twice under different sequences.');
+}
+
+/**
+ * Applies consecutive core events (at most `maxEventsPerBatch`) in one transaction. `catalog` is
+ * the service's live catalog: it adopts the batch's market changes only once they committed.
+ */
+export async function applyCoreEvents(
+  db: Database,
+  catalog: MarketCatalog,
+  events: readonly PublicCoreEvent[],
+): Promise<ProjectionBatchResult> {
+  if (events.length > maxEventsPerBatch)
+    throw new RangeError(`At most ${maxEventsPerBatch} events per batch`);
+  for (let i = 1; i < events.length; i++) {
+    if (events[i]!.eventSeq !== events[i - 1]!.eventSeq + 1)
+      throw new ProjectionInvariantError(`Events are not consecutive at eventSeq ${events[i]!.eventSeq}.`);
+  }
+  // Catalog events are idempotent: learn them even when another instance applied this batch.
+  const working = catalog.clone();
+  for (const event of events) working.apply(event);
+  const result = await db.transaction(async (tx) => {
+    const position = await lockPosition(tx);
+    const fresh = events.filter((event) => event.eventSeq > position);
+    if (fresh.length === 0) return { applied: 0, skipped: events.length, position, notifications: [] };
+    if (fresh[0]!.eventSeq !== position + 1) {
+      throw new ProjectionInvariantError(
+        `Gap in the core event log: stored position ${position}, next event ${fresh[0]!.eventSeq}.`,
+      );
+    }
+    await storeCatalog(tx, fresh);
+    // Orders created before this batch that its events change.
+    const acceptedHere = new Set(
+      fresh.filter((e) => e.type === 'OrderAccepted').map((e) => String((e as { orderId: number }).orderId)),
+    );
+    const toLoad = new Set<string>();
+    for (const event of fresh) for (const id of orderIdsOf(event)) if (!acceptedHere.has(id)) toLoad.add(id);
+    const orders = new Map((await ordersByIds(tx, [...toLoad])).map((order) => [order.id, order]));
+    const folded = foldOrderEvents({ catalog: working.clone(), orders, events: fresh });
+    await upsertOrders(
+      tx,
+      [...folded.changed].map((id) => orders.get(id)!),
+    );
+    await insertFills(tx, folded.fills);
+    const last = fresh.at(-1)!.eventSeq;
+    await tx.query('UPDATE projection_positions SET last_sequence = $2 WHERE stream = $1', [
+      coreStream,
+      last,
+    ]);
+    return {
+      applied: fresh.length,
+      skipped: events.length - fresh.length,
+      position: last,
+      notifications: folded.notifications,
+    };
+  });
+  catalog.adopt(working);
+  return result;
 }

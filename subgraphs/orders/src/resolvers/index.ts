@@ -1,8 +1,16 @@
 import { DateTimeScalar, DecimalScalar, requireUser, type Identity } from '@graphex/runtime';
 import { apiError } from '@graphex/schema';
 import type { Resolvers } from '../__generated__/resolvers-types.ts';
+import type { SubgraphContext } from '../context.ts';
 import { encodeCursor, pageRequest } from '../domain/cursor.ts';
-import { averageFillPrice, canReadOrdersOf, remainingQuantity, type OrderRecord } from '../domain/order.ts';
+import {
+  averageFillPrice,
+  canReadOrdersOf,
+  orderedQuantity,
+  remainingQuantity,
+  type FillRecord,
+  type OrderRecord,
+} from '../domain/order.ts';
 
 const maxIdLength = 64;
 const maxSymbolLength = 32;
@@ -20,6 +28,28 @@ export const resolvers: Resolvers = {
       requireUser(identity);
       if (id.length === 0 || id.length > maxIdLength) return null;
       return visible(identity, await orders.order(id));
+    },
+  },
+  Mutation: {
+    placeOrder: (_parent, { input }, { identity, trading }) => trading.placeOrder(identity, input),
+    cancelOrder: (_parent, { id }, { identity, trading }) => trading.cancelOrder(identity, id),
+    cancelAllOrders: (_parent, { symbol }, { identity, trading }) =>
+      trading.cancelAllOrders(identity, symbol ?? null),
+  },
+  Subscription: {
+    myOrders: {
+      subscribe: (_parent, _args, { identity, streams }) => streams.orders(requireUser(identity).userId),
+      resolve: (order: OrderRecord, _args: unknown, { orders }: SubgraphContext) => {
+        orders.reset();
+        return order;
+      },
+    },
+    myFills: {
+      subscribe: (_parent, _args, { identity, streams }) => streams.fills(requireUser(identity).userId),
+      resolve: (fill: FillRecord, _args: unknown, { orders }: SubgraphContext) => {
+        orders.reset();
+        return fill;
+      },
     },
   },
   User: {
@@ -52,9 +82,10 @@ export const resolvers: Resolvers = {
       visible(identity, await orders.order(reference.id)),
     user: (order) => ({ id: order.userId }),
     market: (order) => ({ symbol: order.symbol }),
+    quantity: (order) => orderedQuantity(order),
     remainingQuantity: (order) => remainingQuantity(order),
     averageFillPrice: (order) => averageFillPrice(order),
-    fills: (order, _args, { orders }) => orders.fills(order.id),
+    fills: (order, _args, { orders }) => (order.knownFills ? [...order.knownFills] : orders.fills(order.id)),
   },
   Fill: {
     order: async (fill, _args, { orders }) => {

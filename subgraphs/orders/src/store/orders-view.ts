@@ -7,11 +7,20 @@ import { fillsByOrderIds, listUserOrders, ordersByIds, type OrderFilter, type Or
 /** The read model as one request sees it: batched, cached loads (create one per request). */
 export class OrdersView {
   readonly #db: Queryable;
-  readonly #orders: BatchLoader<string, OrderRecord>;
-  readonly #fills: BatchLoader<string, FillRecord[]>;
+  #orders!: BatchLoader<string, OrderRecord>;
+  #fills!: BatchLoader<string, FillRecord[]>;
 
   constructor(db: Queryable) {
     this.#db = db;
+    this.reset();
+  }
+
+  /**
+   * Forgets what this view loaded. A subscription keeps one context for its whole life, so it
+   * resets before resolving each event (otherwise the second event would see the first's rows).
+   */
+  reset(): void {
+    const db = this.#db;
     this.#orders = new BatchLoader(
       async (ids) => new Map((await ordersByIds(db, ids)).map((order) => [order.id, order])),
     );

@@ -5,55 +5,67 @@
 import type { Queryable } from '@graphex/runtime';
 import { canonicalDecimal } from '../domain/decimal.ts';
 import type { CursorPosition, PageRequest } from '../domain/cursor.ts';
-import type { FillRecord, Liquidity, OrderRecord, OrderState, OrderStatus } from '../domain/order.ts';
+import type { FillRecord, Liquidity, OrderRecord, OrderStatus } from '../domain/order.ts';
 
 interface OrderRow {
   id: string;
   user_id: string;
   client_order_id: string | null;
+  market_id: number;
   symbol: string;
-  side: OrderState['side'];
-  type: OrderState['type'];
-  time_in_force: OrderState['timeInForce'];
+  side: OrderRecord['side'];
+  type: OrderRecord['type'];
+  time_in_force: OrderRecord['timeInForce'];
   post_only: boolean;
-  self_trade_prevention: OrderState['selfTradePrevention'];
+  self_trade_prevention: OrderRecord['selfTradePrevention'];
   price: string | null;
   stop_price: string | null;
-  quantity: string;
+  quantity: string | null;
+  quote_quantity: string | null;
   filled_quantity: string;
   filled_notional: string;
   status: OrderStatus;
+  done_reason: string | null;
   reject_reason: string | null;
   created_at: Date | string;
   updated_at: Date | string;
   created_at_text: string;
+  last_sequence: string | number;
 }
 
-const orderColumns = `id, user_id, client_order_id, symbol, side, type, time_in_force, post_only, self_trade_prevention,
-  price::text AS price, stop_price::text AS stop_price, quantity::text AS quantity,
-  filled_quantity::text AS filled_quantity, filled_notional::text AS filled_notional,
-  status, reject_reason, created_at, updated_at, created_at::text AS created_at_text`;
+const orderColumns = `id, user_id, client_order_id, market_id, symbol, side, type, time_in_force, post_only,
+  self_trade_prevention, price::text AS price, stop_price::text AS stop_price, quantity::text AS quantity,
+  quote_quantity::text AS quote_quantity, filled_quantity::text AS filled_quantity,
+  filled_notional::text AS filled_notional, status, done_reason, reject_reason, created_at, updated_at,
+  created_at::text AS created_at_text, last_sequence::text AS last_sequence`;
+
+const nullableDecimal = (value: string | null): string | null =>
+  value === null ? null : canonicalDecimal(value);
 
 function toOrder(row: OrderRow): OrderRecord {
   return {
     id: row.id,
     userId: row.user_id,
     clientOrderId: row.client_order_id,
+    marketId: Number(row.market_id),
     symbol: row.symbol,
     side: row.side,
     type: row.type,
     timeInForce: row.time_in_force,
     postOnly: row.post_only,
     selfTradePrevention: row.self_trade_prevention,
-    price: row.price === null ? null : canonicalDecimal(row.price),
-    stopPrice: row.stop_price === null ? null : canonicalDecimal(row.stop_price),
-    quantity: canonicalDecimal(row.quantity),
+    price: nullableDecimal(row.price),
+    stopPrice: nullableDecimal(row.stop_price),
+    quantity: nullableDecimal(row.quantity),
+    quoteQuantity: nullableDecimal(row.quote_quantity),
     filledQuantity: canonicalDecimal(row.filled_quantity),
     filledNotional: canonicalDecimal(row.filled_notional),
     status: row.status,
+    doneReason: row.done_reason,
     rejectReason: row.reject_reason,
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
+    lastEventSeq: Number(row.last_sequence),
   };
 }
 
@@ -138,7 +150,7 @@ export async function fillsByOrderIds(db: Queryable, orderIds: readonly string[]
   if (orderIds.length === 0) return [];
   const result = await db.query<FillRow>(
     `SELECT trade_id, order_id, price::text AS price, quantity::text AS quantity, fee::text AS fee, fee_currency, liquidity, created_at
-     FROM fills WHERE order_id = ANY($1::text[]) ORDER BY order_id, sequence, trade_id`,
+     FROM fills WHERE order_id = ANY($1::text[]) ORDER BY sequence, order_id`,
     [[...orderIds]],
   );
   return result.rows.map((row) => ({

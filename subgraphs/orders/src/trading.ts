@@ -1,0 +1,157 @@
+/**
+ * Trading use cases: place, cancel, cancel all. Input is validated against the market before the
+ * core; the core's refusals become API errors through `resultCodeToErrorCode` (the one mapping);
+ * the answer is the core's verdict, folded from the events the command caused (read-your-writes),
+ * on top of the read model's row for orders that existed before.
+ */
+import { requireUser, type Identity, type Logger, type Queryable } from '@graphex/runtime';
+import {
+  apiError,
+  resultCodeName,
+  resultCodeToErrorCode,
+  ResultCode,
+  type CoreClient,
+  type CoreCommand,
+  type SubmitOutcome,
+} from '@graphex/schema';
+import type { MarketCatalog } from './domain/market.ts';
+import type { FillRecord, OrderRecord } from './domain/order.ts';
+import { foldOrderEvents } from './domain/order-fold.ts';
+import { planPlaceOrder, type PlaceOrderRequest } from './domain/place-order.ts';
+import type { ProjectionRunner } from './projections/projection-runner.ts';
+import { ordersByIds } from './store/orders.ts';
+
+export interface TradingOptions {
+  readonly core: CoreClient;
+  readonly catalog: MarketCatalog;
+  readonly projection: Pick<ProjectionRunner, 'waitFor'>;
+  readonly db: Queryable;
+  readonly logger: Logger;
+}
+
+export interface Trading {
+  placeOrder(identity: Identity, input: PlaceOrderRequest): Promise<OrderRecord>;
+  cancelOrder(identity: Identity, id: string): Promise<OrderRecord>;
+  cancelAllOrders(identity: Identity, symbol: string | null): Promise<OrderRecord[]>;
+}
+
+const maxSymbolLength = 32;
+/** Order ids are the core's command sequence numbers: positive safe integers. */
+const orderIdPattern = /^[1-9]\d{0,15}$/;
+
+function refusal(outcome: SubmitOutcome): Error {
+  const code = outcome.result.code;
+  const errorCode = resultCodeToErrorCode[code] ?? 'INTERNAL_SERVER_ERROR';
+  const messages: Partial<Record<string, string>> = {
+    INSUFFICIENT_FUNDS: 'Insufficient available balance for this order.',
+    POST_ONLY_WOULD_TRADE: 'A post-only order would have traded on arrival; nothing was placed.',
+    DUPLICATE_CLIENT_ORDER_ID: 'This clientOrderId was already used for a different order.',
+    MARKET_HALTED: 'Trading in this market is halted.',
+    ORDER_NOT_OPEN: 'The order is no longer open.',
+    NOT_FOUND: 'No such order.',
+    LIMIT_EXCEEDED: 'Too many open orders.',
+  };
+  return apiError(
+    errorCode,
+    messages[errorCode] ?? `The matching core refused the command (${resultCodeName(code)}).`,
+    {
+      coreResult: resultCodeName(code),
+    },
+  );
+}
+
+export function createTrading(options: TradingOptions): Trading {
+  const { core, catalog, projection, db } = options;
+
+  const submit = async (command: CoreCommand): Promise<SubmitOutcome> => {
+    try {
+      return await core.submit(command);
+    } catch (error) {
+      options.logger.error('core submit failed', { error, type: command.type });
+      throw apiError('SERVICE_UNAVAILABLE', 'The matching core is unavailable; retry shortly.');
+    }
+  };
+
+  /** Rows as the read model has them once it applied everything before `outcome`, plus `outcome`. */
+  const ordersAfter = async (outcome: SubmitOutcome, ids: readonly string[]): Promise<OrderRecord[]> => {
+    const first = outcome.events[0]?.eventSeq;
+    if (first !== undefined) await projection.waitFor(first - 1);
+    const orders = new Map((await ordersByIds(db, ids)).map((order) => [order.id, order]));
+    foldOrderEvents({ catalog: catalog.clone(), orders, events: outcome.events, only: new Set(ids) });
+    return ids.map((id) => {
+      const order = orders.get(id);
+      if (!order) throw new Error(`Order ${id} is missing from the read model after the core reported it.`);
+      return order;
+    });
+  };
+
+  /** The order once the read model reached everything the core did so far (for replies without events). */
+  const orderNow = async (id: string): Promise<OrderRecord | null> => {
+    await projection.waitFor(await core.lastEventSeq());
+    return (await ordersByIds(db, [id]))[0] ?? null;
+  };
+
+  return {
+    async placeOrder(identity, input) {
+      const { userId } = requireUser(identity);
+      const market =
+        input.symbol.length <= maxSymbolLength ? catalog.marketBySymbol(input.symbol) : undefined;
+      if (!market)
+        throw apiError('MARKET_NOT_FOUND', `No market "${input.symbol.slice(0, maxSymbolLength)}".`);
+      const plan = planPlaceOrder(input, market, userId);
+      if (!plan.ok) throw apiError(plan.code, plan.message, { field: plan.field });
+      const outcome = await submit(plan.command);
+      const { code, orderId } = outcome.result;
+      if (code === ResultCode.OK_IDEMPOTENT_REPLAY && orderId !== null) {
+        // Same user, same clientOrderId, identical request: the original order, as it is now.
+        const original = await orderNow(String(orderId));
+        if (!original || original.userId !== userId)
+          throw new Error(`Idempotent replay names order ${orderId}, which the read model does not have.`);
+        return original;
+      }
+      if (code !== ResultCode.OK || orderId === null) throw refusal(outcome);
+      const id = String(orderId);
+      const orders = new Map<string, OrderRecord>();
+      const folded = foldOrderEvents({
+        catalog: catalog.clone(),
+        orders,
+        events: outcome.events,
+        only: new Set([id]),
+      });
+      const order = orders.get(id);
+      if (!order) throw new Error(`The core accepted order ${id} without an OrderAccepted event.`);
+      const knownFills: FillRecord[] = folded.fills.map((entry) => entry.fill);
+      return { ...order, knownFills };
+    },
+
+    async cancelOrder(identity, id) {
+      const { userId } = requireUser(identity);
+      if (!orderIdPattern.test(id) || !Number.isSafeInteger(Number(id)))
+        throw apiError('NOT_FOUND', 'No such order.');
+      const outcome = await submit({ type: 'CancelOrder', userId, orderId: Number(id) });
+      if (outcome.result.code === ResultCode.OK) return (await ordersAfter(outcome, [id]))[0]!;
+      if (outcome.result.code === ResultCode.ORDER_NOT_OPEN) {
+        // Someone else's finished order must look exactly like a missing one.
+        const order = await orderNow(id);
+        if (!order || order.userId !== userId) throw apiError('NOT_FOUND', 'No such order.');
+      }
+      throw refusal(outcome);
+    },
+
+    async cancelAllOrders(identity, symbol) {
+      const { userId } = requireUser(identity);
+      let marketId: number | null = null;
+      if (symbol !== null) {
+        const market = symbol.length <= maxSymbolLength ? catalog.marketBySymbol(symbol) : undefined;
+        if (!market) throw apiError('MARKET_NOT_FOUND', `No market "${symbol.slice(0, maxSymbolLength)}".`);
+        marketId = market.marketId;
+      }
+      const outcome = await submit({ type: 'CancelAll', userId, marketId });
+      if (outcome.result.code !== ResultCode.OK) throw refusal(outcome);
+      const ids = outcome.events
+        .filter((event) => event.type === 'OrderDone' && event.userId === userId)
+        .map((event) => String((event as { orderId: number }).orderId));
+      return ordersAfter(outcome, ids);
+    },
+  };
+}
