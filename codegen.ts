@@ -44,7 +44,13 @@ generates['clients/src/__generated__/'] = {
   schema: 'schema/api.graphql',
   documents: ['clients/src/**/*.graphql', 'tests/**/*.graphql'],
   preset: 'client',
-  presetConfig: { fragmentMasking: false },
+  // The trusted-document manifest: every operation in clients/ by its SHA-256 (the APQ hash).
+  // Copied to schema/persisted-operations.json by the hook below; the gateway serves these by hash
+  // and holds persisted-only API keys (partners) to them.
+  presetConfig: {
+    fragmentMasking: false,
+    persistedDocuments: { mode: 'embedHashInDocument', hashAlgorithm: 'sha256' },
+  },
   config: {
     useTypeImports: true,
     enumsAsTypes: true,
@@ -57,7 +63,12 @@ const config: CodegenConfig = {
   // Node runs our .ts files directly (type stripping), so generated imports name the .ts file.
   importExtension: '.ts',
   generates,
-  hooks: { afterAllFileWrite: ['prettier --write'] },
+  hooks: {
+    afterAllFileWrite: [
+      'prettier --write',
+      `node -e "require('fs').copyFileSync('clients/src/__generated__/persisted-documents.json', 'schema/persisted-operations.json')"`,
+    ],
+  },
 };
 
 export default config;

@@ -33,7 +33,7 @@ import {
   type RunningService,
   type SubgraphName,
 } from '@graphex/runtime';
-import { createAuthenticator, userAccessTokenVerifier, type Authenticator } from './auth/authenticate.ts';
+import { clientIpOf, createEdgeSecurity } from './auth/edge-security.ts';
 import { createErrorFormatter, requestIdOnMaskedErrors } from './errors.ts';
 import { createGraphiqlServer, graphiqlAssetsPrefix } from './graphiql/graphiql.ts';
 import { checkHealth, type HealthTarget } from './health.ts';
@@ -158,11 +158,20 @@ export async function startGateway(
       return new SubgraphDataSource({ name, url, signer: config, logger, timeoutMs: subgraphTimeoutMs });
     },
   });
+  // Authentication, rate limits, scopes, query limits, persisted queries (auth/edge-security.ts).
+  const edge = await createEdgeSecurity(config, {
+    logger,
+    identityUrl: subgraphUrls['identity'],
+    ...(options.env ? { env: options.env } : {}),
+  });
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     logger: apolloLogger,
-    // Analysts explore the schema in GraphiQL; the schema is public (CONTRACT.md).
-    introspection: true,
+    // Analysts explore the schema in GraphiQL; production switches it off unless
+    // GATEWAY_INTROSPECTION=true (auth/edge-security.ts).
+    introspection: edge.introspection,
+    persistedQueries: edge.persistedQueries,
+    parseOptions: edge.parseOptions,
     // CSRF prevention guards cookie-authenticated APIs. GraphEx authenticates with the Authorization
     // header, which a cross-site "simple" request cannot carry, so such a request runs as anonymous
     // anyway; keeping the guard would break GraphQL-over-HTTP GET for ordinary clients.
@@ -177,28 +186,33 @@ export async function startGateway(
       ApolloServerPluginUsageReportingDisabled(),
       ApolloServerPluginSchemaReportingDisabled(),
       requestIdOnMaskedErrors,
+      ...edge.plugins,
     ],
   });
   await apollo.start();
 
-  const authenticate: Authenticator = createAuthenticator([userAccessTokenVerifier(config.jwtSecret)]);
+  const authenticate = edge.authenticate;
   const graphiql = createGraphiqlServer();
 
   const contextFor = (request: IncomingMessage, requestId: string) => async (): Promise<GatewayContext> => {
-    let identity;
+    let admitted;
     try {
-      identity = await authenticate(headerValue(request, 'authorization'));
+      admitted = await edge.admit(request);
     } catch (error) {
       throw error instanceof GraphQLError && error.extensions['code'] === 'UNAUTHENTICATED'
         ? unauthenticatedResponse(error)
         : error;
     }
-    return {
-      identity,
-      requestId,
-      logger: logger.child({ requestId }),
-      internalIdentityToken: internalIdentityTokenFor(identity, config),
-    };
+    const { identity, clientIp } = admitted;
+    return edge.bindContext(
+      {
+        identity,
+        requestId,
+        logger: logger.child({ requestId }),
+        internalIdentityToken: internalIdentityTokenFor(identity, config),
+      },
+      clientIp,
+    );
   };
 
   const handle = async (
@@ -272,6 +286,7 @@ export async function startGateway(
     });
   } catch (error) {
     await apollo.stop();
+    await edge.close();
     throw error;
   }
   // Federated subscriptions over graphql-ws on the same port and path (DESIGN.md "Subscriptions").
@@ -288,7 +303,8 @@ export async function startGateway(
     path: '/graphql',
     executor: subscriptions,
     logger,
-    authenticate: (connectionParams) => authenticate(authorizationFromConnectionParams(connectionParams)),
+    authenticate: (connectionParams, request) =>
+      authenticate(authorizationFromConnectionParams(connectionParams), { clientIp: clientIpOf(request) }),
     formatError: createErrorFormatter(logger),
   });
 
@@ -307,6 +323,7 @@ export async function startGateway(
       (closing ??= (async () => {
         await subscriptionServer.close();
         await subscriptions.close();
+        await edge.close();
         await new Promise<void>((resolve) => {
           httpServer.close(() => resolve());
           httpServer.closeIdleConnections();

@@ -5,11 +5,18 @@
  * `UNAUTHENTICATED` — never a silent downgrade to anonymous, or a client with an expired token would
  * see "no orders" instead of "sign in again".
  *
- * Each credential kind (user JWTs now, API keys later) is a `CredentialVerifier`; the first one that
- * recognises the credential's shape decides.
+ * Each credential kind (user JWTs, API keys) is a `CredentialVerifier`; the first one that
+ * recognises the credential's shape decides. The stateless JWT check here is wrapped by
+ * `sessionCheckedVerifier` (session revocation) and API keys by `apiKeyVerifier`.
  */
 import { apiError } from '@graphex/schema';
 import { verifyAccessToken, anonymous, type Identity } from '@graphex/runtime';
+
+/** What the edge knows about the request a credential arrived with. */
+export interface CredentialContext {
+  /** The client's address as the gateway sees it (see `clientIpOf`). */
+  readonly clientIp?: string | undefined;
+}
 
 export interface CredentialVerifier {
   /** Name for logs: `jwt`, `apiKey`. */
@@ -17,10 +24,13 @@ export interface CredentialVerifier {
   /** Whether the credential has this verifier's shape (cheap, no I/O). */
   recognizes(credential: string): boolean;
   /** The identity behind a valid credential, `null` for an invalid, expired or revoked one. */
-  verify(credential: string): Promise<Identity | null>;
+  verify(credential: string, context: CredentialContext): Promise<Identity | null>;
 }
 
-export type Authenticator = (authorization: string | undefined) => Promise<Identity>;
+export type Authenticator = (
+  authorization: string | undefined,
+  context?: CredentialContext,
+) => Promise<Identity>;
 
 /** Longest credential looked at; JWTs and API keys are far shorter. */
 export const maxCredentialLength = 4096;
@@ -43,7 +53,7 @@ export function userAccessTokenVerifier(jwtSecret: string): CredentialVerifier {
 
 /** Builds the authenticator from the verifiers, tried in order. */
 export function createAuthenticator(verifiers: readonly CredentialVerifier[]): Authenticator {
-  return async (authorization) => {
+  return async (authorization, context = {}) => {
     if (authorization === undefined) return anonymous;
     const match = /^Bearer +(\S+) *$/i.exec(authorization);
     if (!match) {
@@ -54,7 +64,7 @@ export function createAuthenticator(verifiers: readonly CredentialVerifier[]): A
       throw apiError('UNAUTHENTICATED', 'The bearer token is malformed.');
     }
     const verifier = verifiers.find((candidate) => candidate.recognizes(credential));
-    const identity = verifier ? await verifier.verify(credential) : null;
+    const identity = verifier ? await verifier.verify(credential, context) : null;
     if (!identity)
       throw apiError('UNAUTHENTICATED', 'The bearer token is invalid or expired; sign in again.');
     return identity;
