@@ -97,8 +97,9 @@ export class MarketProjection {
     return this.#catalog.markets.get(marketId);
   }
 
+  /** Markets the core trades, by id. */
   markets(): MarketEntry[] {
-    return [...this.#catalog.markets.values()];
+    return [...this.#catalog.markets.values()].sort((a, b) => a.marketId - b.marketId);
   }
 
   /** The live in-memory book of a market (read-only use: never mutate it). */
