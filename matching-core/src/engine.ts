@@ -34,7 +34,7 @@ import type {
   WithdrawSettleInput,
 } from '@graphex/schema';
 import { FastOrderBook } from './book/fast-book.ts';
-import type { OrderBook } from './book/order-book.ts';
+import type { LevelView, OrderBook } from './book/order-book.ts';
 import { ReferenceOrderBook } from './book/reference-book.ts';
 import { MarketMath, feeUnits } from './money.ts';
 import { BUY, Order, SELL, type SideIndex } from './order.ts';
@@ -397,7 +397,11 @@ export class MatchingEngine {
   }
 
   #bookEvent(market: MarketState, side: SideIndex, priceTicks: number): void {
-    const level = market.book.levelAt(side, priceTicks);
+    this.#levelEvent(market, side, priceTicks, market.book.levelAt(side, priceTicks));
+  }
+
+  /** BookLevelChanged from a level the book just returned (no second lookup). */
+  #levelEvent(market: MarketState, side: SideIndex, priceTicks: number, level: LevelView | null): void {
     this.#events.push({
       eventSeq: ++this.eventSeq,
       seq: this.#seq,
@@ -977,14 +981,14 @@ export class MatchingEngine {
     if (stopReason === null && order.orderType !== 'MARKET' && order.timeInForce === 'GTC') {
       order.queueSeq = ++this.queueSeq;
       order.status = order.filledLots > 0 ? 'PARTIALLY_FILLED' : 'OPEN';
-      book.add(order);
+      const level = book.add(order);
       if (!isOpen) this.#opened(market, order.owner as UserState, order);
       if (order.filledLots !== filledBefore) {
         // Fills at better prices leave excess hold: bring it back to exactly what remains.
         if (order.side === BUY) this.#normalizeBuyHold(market, order);
         else assert(order.holdUnits === math.baseUnits(order.remainingLots), 'resting sell hold mismatch');
       }
-      this.#bookEvent(market, order.side, order.priceTicks);
+      this.#levelEvent(market, order.side, order.priceTicks, level);
       return;
     }
     if (isOpen) this.#closed(market, order);
@@ -993,10 +997,10 @@ export class MatchingEngine {
   }
 
   #expireMaker(market: MarketState, maker: Order): void {
-    market.book.remove(maker);
+    const level = market.book.remove(maker);
     this.#closed(market, maker);
     this.#releaseOrderHold(market, maker);
-    this.#bookEvent(market, maker.side, maker.priceTicks);
+    this.#levelEvent(market, maker.side, maker.priceTicks, level);
     this.#doneEvent(maker, 'EXPIRED', 'SELF_TRADE');
   }
 
@@ -1067,10 +1071,10 @@ export class MatchingEngine {
     });
 
     if (maker.remainingLots === 0) {
-      market.book.remove(maker);
+      const level = market.book.remove(maker);
       this.#closed(market, maker);
       this.#releaseOrderHold(market, maker);
-      this.#bookEvent(market, maker.side, priceTicks);
+      this.#levelEvent(market, maker.side, priceTicks, level);
       this.#doneEvent(maker, 'FILLED', 'FILLED');
     } else {
       maker.status = 'PARTIALLY_FILLED';
@@ -1137,10 +1141,10 @@ export class MatchingEngine {
       this.#closed(market, order);
       this.#releaseOrderHold(market, order);
     } else {
-      market.book.remove(order);
+      const level = market.book.remove(order);
       this.#closed(market, order);
       this.#releaseOrderHold(market, order);
-      this.#bookEvent(market, order.side, order.priceTicks);
+      this.#levelEvent(market, order.side, order.priceTicks, level);
     }
     this.#doneEvent(order, 'CANCELLED', 'CANCELLED');
   }
@@ -1226,8 +1230,8 @@ export class MatchingEngine {
       return this.#result(c.seq, RC.INSUFFICIENT_FUNDS, order.id);
 
     const oldPrice = order.priceTicks;
-    market.book.remove(order);
-    this.#bookEvent(market, order.side, oldPrice);
+    const oldLevel = market.book.remove(order);
+    this.#levelEvent(market, order.side, oldPrice, oldLevel);
     if (delta > 0n) this.#hold(user, holdAsset, delta);
     else if (delta < 0n) this.#release(user, holdAsset, -delta);
     order.holdUnits = required;

@@ -94,7 +94,7 @@ export class FastOrderBook implements OrderBook {
     return null;
   }
 
-  add(order: Order): void {
+  add(order: Order): LevelView {
     const side = this.#sides[order.side];
     let level = side.byPrice.get(order.priceTicks);
     if (level === undefined) {
@@ -114,9 +114,10 @@ export class FastOrderBook implements OrderBook {
     level.quantityLots += order.remainingLots;
     level.orderCount += 1;
     this.#size += 1;
+    return level;
   }
 
-  remove(order: Order): void {
+  remove(order: Order): LevelView | null {
     const level = order.level as Level;
     if (order.prev === null) level.head = order.next;
     else order.prev.next = order.next;
@@ -133,7 +134,9 @@ export class FastOrderBook implements OrderBook {
       side.liveLevels -= 1;
       side.popEmptyTop();
       side.compactIfSparse();
+      return null;
     }
+    return level;
   }
 
   reduce(order: Order, lots: number): void {

@@ -21,10 +21,13 @@ export interface OrderBook {
   best(side: SideIndex): Order | null;
   /** The order after `order` in price-time priority on its side, or null. */
   next(order: Order): Order | null;
-  /** Adds at the tail of its price level (the engine has set `queueSeq`). */
-  add(order: Order): void;
-  /** Removes a resting order. */
-  remove(order: Order): void;
+  /**
+   * Adds at the tail of its price level (the engine has set `queueSeq`); returns the level after
+   * the change (the fast book's live level object: read it at once).
+   */
+  add(order: Order): LevelView;
+  /** Removes a resting order; returns its level after the change, or null when it is now empty. */
+  remove(order: Order): LevelView | null;
   /** The engine lowered `order.remainingLots` by `lots` (priority kept). */
   reduce(order: Order, lots: number): void;
   /** Total remaining lots at one price (0 when the level does not exist). */

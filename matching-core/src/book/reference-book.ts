@@ -31,18 +31,20 @@ export class ReferenceOrderBook implements OrderBook {
     return list[index + 1] ?? null;
   }
 
-  add(order: Order): void {
+  add(order: Order): LevelView {
     const list = this.#sides[order.side];
     let index = 0;
     while (index < list.length && before(list[index]!, order)) index += 1;
     list.splice(index, 0, order);
+    return this.levelAt(order.side, order.priceTicks)!;
   }
 
-  remove(order: Order): void {
+  remove(order: Order): LevelView | null {
     const list = this.#sides[order.side];
     const index = list.indexOf(order);
     if (index < 0) throw new Error('reference book: order not resting');
     list.splice(index, 1);
+    return this.levelAt(order.side, order.priceTicks);
   }
 
   reduce(_order: Order, _lots: number): void {
