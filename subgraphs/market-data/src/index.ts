@@ -8,9 +8,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  ConfigError,
   createLogger,
   loadConfig,
+  matchingCoreUrl,
   openBus,
   openDatabase,
   subgraphPort,
@@ -174,19 +174,15 @@ export interface MarketDataOverrides {
   readonly limits?: MarketDataLimits;
 }
 
-/** The remote core service client, from MATCHING_CORE_URL. */
-async function connectRemoteCore(config: PlatformConfig): Promise<CoreClient> {
-  const url = (config as { matchingCoreUrl?: string }).matchingCoreUrl ?? process.env['MATCHING_CORE_URL'];
-  if (!url) throw new ConfigError('MATCHING_CORE_URL must be set when no CoreClient is injected.');
-  const core = (await import('@graphex/matching-core')) as unknown as {
-    connectCoreClient?: (options: {
-      url: string;
-      internalTokenSecret: string;
-    }) => CoreClient | Promise<CoreClient>;
-  };
-  if (!core.connectCoreClient)
-    throw new ConfigError('@graphex/matching-core has no remote CoreClient adapter.');
-  return core.connectCoreClient({ url, internalTokenSecret: config.internalTokenSecret });
+/** The remote core service client (MATCHING_CORE_URL, or the core service's default port). */
+async function connectRemoteCore(config: PlatformConfig, logger: Logger): Promise<CoreClient> {
+  const { connectCoreClient } = await import('@graphex/matching-core');
+  return connectCoreClient({
+    url: matchingCoreUrl(),
+    internalTokenSecret: config.internalTokenSecret,
+    serviceName: 'market-data',
+    onConnectionError: (error) => logger.warn('matching core connection failed', { error: error.message }),
+  });
 }
 
 /**
@@ -207,7 +203,7 @@ export async function startMarketData(
   });
   let ownCore: CoreClient | undefined;
   try {
-    const coreClient = overrides.coreClient ?? (ownCore = await connectRemoteCore(config));
+    const coreClient = overrides.coreClient ?? (ownCore = await connectRemoteCore(config, logger));
     const service = await createMarketDataService({
       config,
       db,

@@ -3,6 +3,7 @@
  * graphql-ws client. Events come from commands (funded users placing crossing orders).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { createMemoryBus, signInternalIdentity, type Bus } from '@graphex/runtime';
 import {
   callSubgraph,
@@ -284,6 +285,20 @@ describe('market-data live', () => {
       expect(stream.values).toEqual([]);
       expect(client.closeCodes).toEqual([4403]);
     }
+  });
+
+  it('answers WebSocket upgrades on other paths with 404', async () => {
+    const socket = new WebSocket(
+      service.url.replace('/graphql', '/other').replace(/^http/, 'ws'),
+      'graphql-transport-ws',
+    );
+    const status = await new Promise<number>((resolve, reject) => {
+      socket.on('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
+      socket.on('open', () => reject(new Error('upgraded on a wrong path')));
+      socket.on('error', () => undefined);
+    });
+    expect(status).toBe(404);
+    socket.terminate();
   });
 
   it('refuses bad subscription arguments with registry codes', async () => {

@@ -29,17 +29,23 @@ import {
 import { apiError } from '@graphex/schema';
 
 export interface SubscriptionServerLimits {
+  /** Open WebSocket connections at most; further upgrades get 503. */
+  readonly maxConnections: number;
   readonly maxOperationsPerConnection: number;
   readonly maxMessageBytes: number;
   readonly maxQueryTokens: number;
   readonly connectionInitWaitTimeoutMs: number;
+  /** Ping interval. */
+  readonly keepAliveMs: number;
 }
 
 export const defaultSubscriptionServerLimits: SubscriptionServerLimits = {
+  maxConnections: 10_000,
   maxOperationsPerConnection: 1_000,
   maxMessageBytes: 64 * 1024,
   maxQueryTokens: 5_000,
   connectionInitWaitTimeoutMs: 3_000,
+  keepAliveMs: 12_000,
 };
 
 export interface SubscriptionServerOptions<TContext extends BaseRequestContext> {
@@ -64,8 +70,9 @@ export function serveSubscriptions<TContext extends BaseRequestContext>(
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes });
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const pathname = new URL(request.url ?? '/', 'http://localhost').pathname;
-    if (pathname !== options.path) {
-      socket.destroy();
+    if (pathname !== options.path || wss.clients.size >= limits.maxConnections) {
+      const status = pathname !== options.path ? '404 Not Found' : '503 Service Unavailable';
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
@@ -146,12 +153,15 @@ export function serveSubscriptions<TContext extends BaseRequestContext>(
       },
     },
     wss,
+    limits.keepAliveMs,
   );
 
   return {
     close: async () => {
       options.server.off('upgrade', onUpgrade);
+      for (const client of wss.clients) client.close(1001, 'Going away');
       await disposable.dispose();
+      for (const client of wss.clients) client.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
