@@ -12,6 +12,7 @@ import {
   testLogger,
   type TestDatabase,
 } from '@graphex/runtime/testing';
+import type { CoreClient } from '@graphex/schema';
 import type { OrderBookEventView, TickerView, TradeView } from './domain/views.ts';
 import { BookFeedHub } from './feeds/book-feed.ts';
 import {
@@ -83,6 +84,46 @@ describe('market-data live', () => {
     await eventually(async () => (await fetch(service.url.replace('/graphql', '/health'))).status === 200);
     expect(service.projection.caughtUp).toBe(true);
     expect(service.projection.position).toBe(await core.core.lastEventSeq());
+  });
+
+  it('answers /health 503 while the projection has not caught up with the core', async () => {
+    // The real core, with its deliveries held back until the gate opens (events stay the core's own).
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const gated: CoreClient = {
+      submit: (command) => core.core.submit(command),
+      lastEventSeq: () => core.core.lastEventSeq(),
+      close: async () => undefined,
+      subscribe: (after, handler, onError) =>
+        core.core.subscribe(
+          after,
+          async (events) => {
+            await gate;
+            await handler(events);
+          },
+          onError,
+        ),
+    };
+    const other = await openTestDatabase(marketDataSchemaName, marketDataMigrationsDir);
+    const lagging = await createMarketDataService({
+      config,
+      db: other.db,
+      port: 0,
+      logger: testLogger,
+      coreClient: gated,
+      bus,
+    });
+    try {
+      const health = (): Promise<number> =>
+        fetch(lagging.url.replace('/graphql', '/health')).then((response) => response.status);
+      expect(await health()).toBe(503);
+      open();
+      await eventually(async () => (await health()) === 200);
+      expect(lagging.projection.position).toBe(await core.core.lastEventSeq());
+    } finally {
+      await lagging.close();
+      await other.dispose();
+    }
   });
 
   it('serves the order book from memory: bids desc, asks asc, sequence = bookSeq, bounded depth', async () => {

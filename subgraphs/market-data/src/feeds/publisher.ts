@@ -2,6 +2,9 @@
  * Publishes what the projection committed to the bus, for the subscription feeds of every
  * instance: book events (integers, in bookSeq order), trades and tickers. Delivery is at-most-once;
  * book feeds detect gaps by sequence and resynchronise, so a lost message costs a SNAPSHOT.
+ * While the projection is still catching up with the log at start (a rebuild replays history),
+ * only book events are published: old trades are not news, and a ticker per replayed batch would
+ * slow the replay down.
  */
 import type { Bus, Logger } from '@graphex/runtime';
 import { priceDecimal, baseUnitsDecimal } from '../domain/scale.ts';
@@ -34,8 +37,9 @@ export function createBatchPublisher(
           message: JSON.stringify({ changes: changes.slice(i, i + bookChangesPerMessage) }),
         });
     }
+    const live = projection.caughtUp;
     const tradesBySymbol = new Map<string, TradeView[]>();
-    for (const trade of batch.trades) {
+    for (const trade of live ? batch.trades : []) {
       const market = projection.marketById(trade.marketId);
       if (!market) continue;
       let list = tradesBySymbol.get(market.symbol);
@@ -56,7 +60,7 @@ export function createBatchPublisher(
           message: encodeTrades(trades.slice(i, i + tradesPerMessage)),
         });
     }
-    for (const marketId of batch.tickerMarkets) {
+    for (const marketId of live ? batch.tickerMarkets : []) {
       const market = projection.marketById(marketId);
       if (!market) continue;
       messages.push({
