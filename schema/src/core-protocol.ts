@@ -464,23 +464,3 @@ export type CoreEvent =
   | BookLevelChangedEvent;
 
 export type CoreEventType = CoreEvent['type'];
-
-// ---------------------------------------------------------------------------------------------
-// JSON transport (Kafka, logs, HTTP): bigints travel as {"$bigint":"<decimal>"}, never as numbers.
-
-/** JSON text of a command, result or event, with bigints preserved exactly. */
-export function coreToJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? { $bigint: v.toString() } : v));
-}
-
-/** Inverse of `coreToJson`. */
-export function coreFromJson<T>(text: string): T {
-  return JSON.parse(text, (_key, v: unknown) => {
-    if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
-      const keys = Object.keys(v);
-      const tagged = (v as { $bigint?: unknown }).$bigint;
-      if (keys.length === 1 && typeof tagged === 'string' && /^-?\d+$/.test(tagged)) return BigInt(tagged);
-    }
-    return v;
-  }) as T;
-}
