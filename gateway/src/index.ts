@@ -5,7 +5,9 @@
 export { startGateway, gatewayDefaults } from './gateway.ts';
 export type { GatewayOptions, RunningGateway } from './gateway.ts';
 export { createAuthenticator, userAccessTokenVerifier, maxCredentialLength } from './auth/authenticate.ts';
-export type { Authenticator, CredentialVerifier } from './auth/authenticate.ts';
+export type { Authenticator, CredentialVerifier, CredentialContext } from './auth/authenticate.ts';
+export { rootFieldPolicy, type ApiKeyRequirement } from './auth/operation-policy.ts';
+export { clientIpOf } from './auth/edge-security.ts';
 export { SubgraphDataSource, internalIdentityTokenFor } from './subgraph-data-source.ts';
 export type {
   GatewayContext,

@@ -150,7 +150,9 @@ export async function createEdgeSecurity(
   );
   const trusted = loadTrustedDocuments(options.manifestPath);
   const gate = createRateLimitGate(limiter, rules, logger);
-  const clientIps = new WeakMap<object, string>();
+  // A symbol-keyed own property survives Apollo's per-operation clone of the context object
+  // (Object.assign copies enumerable symbols), where a WeakMap keyed by the original would not.
+  const clientIpKey = Symbol('graphex.clientIp');
   logger.info('edge security', {
     limiter: limiter.kind,
     trustedDocuments: trusted.size,
@@ -172,14 +174,19 @@ export async function createEdgeSecurity(
       return { identity, clientIp };
     },
     bindContext(context, clientIp) {
-      clientIps.set(context, clientIp);
+      (context as unknown as Record<symbol, string>)[clientIpKey] = clientIp;
       return context;
     },
+    // Refusals settle in this order: a partner key learns "persisted only" before anything else.
     plugins: [
-      useSignInRateLimit(limiter, rules.signInPerIp, (context) => clientIps.get(context)),
-      useApiKeyScopes(),
       usePersistedQueries(trusted),
+      useApiKeyScopes(),
       useQueryLimits(queryLimits),
+      useSignInRateLimit(
+        limiter,
+        rules.signInPerIp,
+        (context) => (context as unknown as Record<symbol, string | undefined>)[clientIpKey],
+      ),
     ],
     persistedQueries: { cache: apqCache(store, trusted), ttl: 24 * 3600 },
     parseOptions: { maxTokens: queryLimits.maxTokens },

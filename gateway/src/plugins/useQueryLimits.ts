@@ -121,7 +121,8 @@ export function complexityRefusal(
   return null;
 }
 
-const tokenLimitMessage = /^Syntax Error: Document contains more th[ae]n \d+ tokens/;
+// graphql 16 says "more that N tokens" (sic); accept the corrected spelling too.
+const tokenLimitMessage = /^Syntax Error: Document contains more th(?:at|an) \d+ tokens/;
 
 export function useQueryLimits(limits: QueryLimits = defaultQueryLimits): ApolloServerPlugin<GatewayContext> {
   return {
