@@ -356,6 +356,8 @@ describe('market state and refusals', () => {
       ResultCode.DUPLICATE_CLIENT_ORDER_ID,
     );
     expect(h.limit(2, M, 'BUY', P, 3, { clientOrderId: 'abc' }).code).toBe(ResultCode.OK); // per user
+    h.run({ type: 'HaltMarket', marketId: M });
+    expect(h.limit(1, M, 'BUY', P, 2, { clientOrderId: 'abc' }).code).toBe(ResultCode.OK_IDEMPOTENT_REPLAY);
   });
   it('clientOrderId memory is bounded per user (FIFO)', () => {
     const h = new EngineHarness({ maxClientOrderIdsPerUser: 2 });

@@ -744,20 +744,20 @@ export class MatchingEngine {
   #placeOrder(c: Stamp & PlaceOrderInput): CommandResult {
     const market = this.markets.get(c.marketId);
     if (market === undefined) return this.#reject(c, RC.MARKET_NOT_FOUND);
-    if (market.halted) return this.#reject(c, RC.MARKET_HALTED);
-    if (!this.#validPlacement(c, market)) return this.#reject(c, RC.INVALID_COMMAND);
-    const user = this.#user(c.userId);
-
-    let fingerprint = '';
+    // Idempotency first: a retry of an accepted placement answers with the original order even if
+    // the market has been halted since (the original was valid, so an identical retry is too).
+    const fingerprint = c.clientOrderId === null ? '' : fingerprintOf(c);
     if (c.clientOrderId !== null) {
-      fingerprint = fingerprintOf(c);
-      const known = user.clientOrders?.get(c.clientOrderId);
+      const known = this.users.get(c.userId)?.clientOrders?.get(c.clientOrderId);
       if (known !== undefined) {
         if (known.fingerprint === fingerprint)
           return this.#result(c.seq, RC.OK_IDEMPOTENT_REPLAY, known.orderId);
         return this.#reject(c, RC.DUPLICATE_CLIENT_ORDER_ID);
       }
     }
+    if (market.halted) return this.#reject(c, RC.MARKET_HALTED);
+    if (!this.#validPlacement(c, market)) return this.#reject(c, RC.INVALID_COMMAND);
+    const user = this.#user(c.userId);
 
     const side: SideIndex = c.side === 'BUY' ? BUY : SELL;
     const isStop = c.orderType === 'STOP_LIMIT' || c.orderType === 'STOP_MARKET';
