@@ -60,18 +60,20 @@ export function createBatchPublisher(
           message: encodeTrades(trades.slice(i, i + tradesPerMessage)),
         });
     }
-    for (const marketId of live ? batch.tickerMarkets : []) {
-      const market = projection.marketById(marketId);
-      if (!market) continue;
-      messages.push({
-        topic: tickerTopic(market.symbol),
-        message: JSON.stringify(await reader.tickerOf(market)),
-      });
+    // Books and trades first: a ticker needs a query, and must not delay the book stream.
+    const published = messages.map(({ topic, message }) => bus.publish(topic, message));
+    try {
+      for (const marketId of live ? batch.tickerMarkets : []) {
+        const market = projection.marketById(marketId);
+        if (!market) continue;
+        const ticker = await reader.tickerOf(market);
+        published.push(bus.publish(tickerTopic(market.symbol), JSON.stringify(ticker)));
+      }
+    } catch (error) {
+      logger.warn('ticker not published', { error });
     }
-    // Publish in order per topic (Redis keeps one connection's order), all at once across topics.
-    const results = await Promise.allSettled(
-      messages.map(({ topic, message }) => bus.publish(topic, message)),
-    );
+    // Redis keeps one connection's order, so each topic stays in publish order.
+    const results = await Promise.allSettled(published);
     const failed = results.filter((result) => result.status === 'rejected');
     if (failed.length > 0)
       logger.warn('bus publish failed', {

@@ -34,6 +34,9 @@ export interface CommittedBatch {
   readonly tickerMarkets: ReadonlySet<number>;
 }
 
+/** Events per projection transaction at most. */
+export const maxEventsPerTransaction = 5_000;
+
 export type BatchListener = (batch: CommittedBatch) => Promise<void> | void;
 
 export interface MarketProjectionOptions {
@@ -162,9 +165,15 @@ export class MarketProjection {
     );
   }
 
-  /** Applies a batch of core events (in order; already applied ones are skipped). */
+  /**
+   * Applies a batch of core events (in order; already applied ones are skipped), in transactions
+   * of at most `maxEventsPerTransaction` events (a bound on lock time and memory per commit).
+   */
   apply(events: readonly PublicCoreEvent[]): Promise<void> {
-    const run = this.#queue.then(() => this.#apply(events));
+    const run = this.#queue.then(async () => {
+      for (let i = 0; i < events.length; i += maxEventsPerTransaction)
+        await this.#apply(events.slice(i, i + maxEventsPerTransaction));
+    });
     this.#queue = run.catch(() => undefined);
     return run;
   }
