@@ -393,6 +393,53 @@ describe('market state and refusals', () => {
   });
 });
 
+describe('admin refusals', () => {
+  it('assets and markets: duplicates, unknown assets, bad sizes; stops are not amendable', () => {
+    const h = funded();
+    expect(h.run({ type: 'AddAsset', assetId: BTC, symbol: 'BTC2', decimals: 8 }).code).toBe(
+      ResultCode.ASSET_EXISTS,
+    );
+    expect(resultCodeToErrorCode[ResultCode.ASSET_EXISTS]).toBe('ALREADY_EXISTS');
+    expect(h.run({ type: 'AddAsset', assetId: 5000, symbol: 'X', decimals: 8 }).code).toBe(
+      ResultCode.INVALID_COMMAND,
+    );
+    const market = {
+      type: 'AddMarket' as const,
+      marketId: M,
+      symbol: 'BTC-USDT',
+      baseAssetId: BTC,
+      quoteAssetId: USDT,
+      tickSizeQuoteUnits: 10_000n,
+      lotSizeBaseUnits: 1_000n,
+      minNotionalQuoteUnits: 0n,
+      makerFeePpm: 0,
+      takerFeePpm: 0,
+      maxPriceTicks: 10,
+      maxQuantityLots: 10,
+    };
+    expect(h.run(market).code).toBe(ResultCode.MARKET_EXISTS);
+    expect(h.run({ ...market, marketId: 9, baseAssetId: 77 }).code).toBe(ResultCode.UNKNOWN_ASSET);
+    expect(h.run({ ...market, marketId: 9, lotSizeBaseUnits: 0n }).code).toBe(ResultCode.INVALID_COMMAND);
+    expect(h.run({ ...market, marketId: 9, takerFeePpm: 2_000_000 }).code).toBe(ResultCode.INVALID_COMMAND);
+    expect(h.run({ type: 'Deposit', userId: 1, assetId: 77, amountUnits: 1n }).code).toBe(
+      ResultCode.UNKNOWN_ASSET,
+    );
+    expect(h.run({ type: 'Deposit', userId: 1, assetId: BTC, amountUnits: 0n }).code).toBe(
+      ResultCode.INVALID_COMMAND,
+    );
+    const stop = h.limit(1, M, 'BUY', P, 3, { orderType: 'STOP_LIMIT', stopPriceTicks: P + 50 }).orderId!;
+    const amend = h.run({
+      type: 'AmendOrder',
+      userId: 1,
+      orderId: stop,
+      priceTicks: P - 1,
+      quantityLots: null,
+    });
+    expect(amend.code).toBe(ResultCode.ORDER_NOT_AMENDABLE);
+    expect(h.run({ type: 'HaltMarket', marketId: 42 }).code).toBe(ResultCode.MARKET_NOT_FOUND);
+  });
+});
+
 describe('wallet commands', () => {
   it('withdraw hold, settle and release; admin adjust never below zero', () => {
     const h = funded();
