@@ -33,7 +33,7 @@ import { findCredentialsByEmail, findUserById, insertUser, setRoleByEmail } from
 import type { Queryable } from '@graphex/runtime';
 import type { Actor, Auditor } from './audit.ts';
 import { afterFailure, lockRemainingMs, throttleSubject } from './domain/login-throttle.ts';
-import { clearThrottle, readThrottle, writeThrottle } from './store/throttle.ts';
+import { clearThrottle, lockThrottle, readThrottle, writeThrottle } from './store/throttle.ts';
 import { revokeAllSessions, sessionStatus } from './store/sessions.ts';
 import type { TwoFactorService } from './two-factor-service.ts';
 
@@ -121,7 +121,7 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
   async function recordFailure(subject: string, userId: string | null): Promise<void> {
     const now = clock();
     await db.transaction(async (tx) => {
-      const { next, locked } = afterFailure(await readThrottle(tx, subject, true), now);
+      const { next, locked } = afterFailure(await lockThrottle(tx, subject, now), now);
       await writeThrottle(tx, subject, next);
       if (locked) {
         await audit.append(

@@ -37,3 +37,21 @@ export async function writeThrottle(db: Queryable, subjectHash: string, state: T
 export async function clearThrottle(db: Queryable, subjectHash: string): Promise<void> {
   await db.query('DELETE FROM login_throttle WHERE subject_hash = $1', [subjectHash]);
 }
+
+/**
+ * Row-locks the subject's throttle row, creating an empty one first, so concurrent failures of one
+ * email serialise instead of both starting from "no row" and under-counting.
+ */
+export async function lockThrottle(
+  db: Queryable,
+  subjectHash: string,
+  now: Date,
+): Promise<ThrottleState | null> {
+  await db.query(
+    `INSERT INTO login_throttle (subject_hash, failures, window_started_at, locked_until) VALUES ($1, 0, $2, NULL)
+     ON CONFLICT (subject_hash) DO NOTHING`,
+    [subjectHash, now],
+  );
+  const state = await readThrottle(db, subjectHash, true);
+  return state && state.failures === 0 && state.lockedUntil === null ? null : state;
+}
