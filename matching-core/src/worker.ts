@@ -92,6 +92,9 @@ async function run(): Promise<void> {
       await inFlight.durable;
       acknowledge(inFlight);
       inFlight = null;
+      // Submits that arrived while we waited must form the next batch, not reach the control
+      // path below (which would drop them: their callers would wait forever).
+      if (batch === null) continue;
     }
     if (batch !== null && staged !== null) {
       inFlight = {
