@@ -1,9 +1,10 @@
 /**
  * Ledger subgraph: accounts, double-entry journal, balances, audit. Adds `User.accounts`.
  *
- * - `createLedgerService(options)`: schema, context factory and service over an open database
- *   (no HTTP) — for embedding and tests.
- * - `startLedger(config, overrides?)`: opens the database, migrates and serves over HTTP.
+ * - `createLedgerService(options)`: schema, context factory, use cases and the running balance
+ *   projection over an open database and a CoreClient (no HTTP) — for embedding and tests.
+ * - `startLedger(config, overrides?)`: opens the database, migrates, connects to the core
+ *   (MATCHING_CORE_URL) unless a client is injected, projects balances and serves over HTTP.
  * - `verifyLedger(db)`: checks the ledger invariants (balanced journal, balances = journal,
  *   conservation, audit chain) and lists violations.
  */
@@ -12,8 +13,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, type GraphQLSchema } from 'graphql';
 import { buildSubgraphSchema, type GraphQLResolverMap } from '@apollo/subgraph';
+import type { CoreClient } from '@graphex/schema';
 import {
   createLogger,
+  matchingCoreUrl,
   openDatabase,
   startSubgraphService,
   subgraphPort,
@@ -26,6 +29,14 @@ import {
 import type { SubgraphContext } from './context.ts';
 import { createLedgerOperations, type LedgerOperations } from './ledger-operations.ts';
 import { resolvers } from './resolvers/index.ts';
+import {
+  applyBalanceEvents,
+  loadAssets,
+  maxEventsPerBatch,
+  projectionPosition,
+  type AssetCatalog,
+} from './projections/core-balances.ts';
+import { startProjectionRunner, type ProjectionRunner } from './projections/projection-runner.ts';
 
 export type { SubgraphContext } from './context.ts';
 export type { LedgerOperations } from './ledger-operations.ts';
@@ -33,6 +44,7 @@ export type { UserAccountBalance, LedgerAccountRef } from './domain/accounts.ts'
 export type { JournalTransaction, JournalEntry } from './domain/journal.ts';
 export { postJournalTransaction, type PostOutcome } from './projections/journal-store.ts';
 export { verifyLedger } from './projections/ledger-verifier.ts';
+export { applyBalanceEvents, readCoreAccounts, AssetCatalog } from './projections/core-balances.ts';
 
 const packageDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const ledgerSdlPath = path.join(packageDir, 'schema.graphql');
@@ -41,6 +53,7 @@ export const ledgerDatabaseSchema = 'ledger';
 
 export interface LedgerServiceOptions {
   readonly db: Database;
+  readonly core: CoreClient;
   readonly logger: Logger;
   readonly clock?: () => Date;
 }
@@ -48,33 +61,72 @@ export interface LedgerServiceOptions {
 export interface LedgerService {
   readonly schema: GraphQLSchema;
   readonly ledger: LedgerOperations;
+  readonly projection: ProjectionRunner;
+  readonly assets: AssetCatalog;
   createContext(base: BaseRequestContext): SubgraphContext;
+  /** Stops the balance projection. */
+  close(): Promise<void>;
 }
 
-export function createLedgerService(options: LedgerServiceOptions): LedgerService {
-  const ledger = createLedgerOperations(options);
+/** Schema, use cases and the running balance projection over an open, migrated database. */
+export async function createLedgerService(options: LedgerServiceOptions): Promise<LedgerService> {
+  const { db, core, logger } = options;
+  const assets = await loadAssets(db);
+  const projection = await startProjectionRunner({
+    name: 'ledger',
+    core,
+    logger,
+    maxEventsPerBatch,
+    readPosition: () => projectionPosition(db),
+    apply: (events) => applyBalanceEvents(db, assets, events),
+  });
+  const ledger = createLedgerOperations({
+    db,
+    core,
+    assets,
+    logger,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   const schema = buildSubgraphSchema([
     {
       typeDefs: parse(readFileSync(ledgerSdlPath, 'utf8')),
       resolvers: resolvers as GraphQLResolverMap<unknown>,
     },
   ]);
-  return { schema, ledger, createContext: (base) => ({ ...base, ledger }) };
+  return {
+    schema,
+    ledger,
+    projection,
+    assets,
+    createContext: (base) => ({ ...base, ledger }),
+    close: () => projection.close(),
+  };
 }
 
 export interface LedgerOverrides {
   readonly port?: number;
   /** An open, migrated database to use instead of opening one (the caller closes it). */
   readonly db?: Database;
+  /** The core to use instead of connecting to MATCHING_CORE_URL (the caller closes it). */
+  readonly coreClient?: CoreClient;
   readonly logger?: Logger;
   readonly clock?: () => Date;
 }
 
-/** Starts the ledger subgraph on `subgraphPort('ledger')` (or `overrides.port`). */
+export interface RunningLedger extends RunningService {
+  readonly projection: ProjectionRunner;
+  readonly assets: AssetCatalog;
+}
+
+/**
+ * Starts the ledger subgraph on `subgraphPort('ledger')` (or `overrides.port`): migrations first,
+ * then the balance projection, then HTTP. /health is ready once the projection caught up with the
+ * core's event log as it was at start.
+ */
 export async function startLedger(
   config: PlatformConfig,
   overrides: LedgerOverrides = {},
-): Promise<RunningService> {
+): Promise<RunningLedger> {
   const logger = overrides.logger ?? createLogger('ledger', config.logLevel);
   const db =
     overrides.db ??
@@ -84,14 +136,33 @@ export async function startLedger(
       dataDir: path.join(config.dataDir, 'ledger'),
       migrationsDir: ledgerMigrationsDir,
     }));
-  const ownsDb = overrides.db === undefined;
+  const closers: Array<() => Promise<void>> = [];
+  if (overrides.db === undefined) closers.push(() => db.close());
+  const closeAll = async (): Promise<void> => {
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+  };
   try {
-    const subgraph = createLedgerService({
+    let core = overrides.coreClient;
+    if (!core) {
+      const { connectCoreClient } = await import('@graphex/matching-core');
+      const remote = connectCoreClient({
+        url: matchingCoreUrl(),
+        internalTokenSecret: config.internalTokenSecret,
+        serviceName: 'ledger',
+        onConnectionError: (error) =>
+          logger.warn('matching core connection failed', { error: error.message }),
+      });
+      closers.push(() => remote.close());
+      core = remote;
+    }
+    const subgraph = await createLedgerService({
       db,
+      core,
       logger,
       ...(overrides.clock ? { clock: overrides.clock } : {}),
     });
-    return await startSubgraphService({
+    closers.push(() => subgraph.close());
+    const service = await startSubgraphService({
       name: 'ledger',
       schema: subgraph.schema,
       port: overrides.port ?? subgraphPort('ledger'),
@@ -99,15 +170,15 @@ export async function startLedger(
       logger,
       createContext: subgraph.createContext,
       isReady: async () => {
+        if (!subgraph.projection.caughtUp()) return false;
         await db.query('SELECT 1');
         return true;
       },
-      onClose: async () => {
-        if (ownsDb) await db.close();
-      },
+      onClose: closeAll,
     });
+    return { ...service, projection: subgraph.projection, assets: subgraph.assets };
   } catch (error) {
-    if (ownsDb) await db.close().catch(() => undefined);
+    await closeAll();
     throw error;
   }
 }

@@ -14,7 +14,12 @@ import type { Identity } from '@graphex/runtime';
 export const userBuckets = ['AVAILABLE', 'LOCKED'] as const;
 export type UserBucket = (typeof userBuckets)[number];
 
-export const systemAccountNames = ['ADMIN_ADJUSTMENTS'] as const;
+/**
+ * ADMIN_ADJUSTMENTS: the other side of admin corrections. CORE_USER_BALANCES: what users hold in
+ * the matching core, which owns per-user balances; until the journal books every core event per
+ * user (the money-trail issue), admin adjustments are journaled against this aggregate.
+ */
+export const systemAccountNames = ['ADMIN_ADJUSTMENTS', 'CORE_USER_BALANCES'] as const;
 export type SystemAccountName = (typeof systemAccountNames)[number];
 
 export type LedgerAccountRef =

@@ -25,7 +25,7 @@ describe('planAdminAdjustment', () => {
         amountUnits: 123456789123456789012345678n,
       },
       {
-        account: { kind: 'user', userId, currency: 'ETH', bucket: 'AVAILABLE' },
+        account: { kind: 'system', name: 'CORE_USER_BALANCES', currency: 'ETH' },
         side: 'CREDIT',
         amountUnits: 123456789123456789012345678n,
       },
@@ -33,17 +33,23 @@ describe('planAdminAdjustment', () => {
     assertBalanced(plan.adjustment.transaction.entries);
   });
 
-  it('debits the user for a negative amount', () => {
+  it('books a negative amount the other way round', () => {
     const plan = planAdminAdjustment(
       { userId: userId.toUpperCase(), currency: 'BTC', amount: '-0.00000001', reason: 'x' },
       context,
     );
     expect(
-      plan.ok && plan.adjustment.transaction.entries.map((e) => [e.account.kind, e.side, e.amountUnits]),
+      plan.ok &&
+        plan.adjustment.transaction.entries.map((e) => [
+          e.account.kind === 'system' ? e.account.name : e.account.kind,
+          e.side,
+          e.amountUnits,
+        ]),
     ).toEqual([
-      ['user', 'DEBIT', 1n],
-      ['system', 'CREDIT', 1n],
+      ['CORE_USER_BALANCES', 'DEBIT', 1n],
+      ['ADMIN_ADJUSTMENTS', 'CREDIT', 1n],
     ]);
+    expect(plan.ok && plan.adjustment.amountUnits).toBe(-1n);
     expect(plan.ok && plan.adjustment.userId).toBe(userId);
   });
 

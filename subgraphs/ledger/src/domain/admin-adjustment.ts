@@ -1,7 +1,8 @@
 /**
- * An admin balance adjustment as a journal transaction. A credit (positive amount) moves money
- * from the ADMIN_ADJUSTMENTS system account to the user's available balance; a debit (negative
- * amount) moves it back. Validation is complete here, so bad input never reaches the database.
+ * An admin balance adjustment: validated input for the core's AdminAdjust command, and the journal
+ * transaction that records it. The core owns the user's available balance; the journal books a
+ * credit (positive amount) as ADMIN_ADJUSTMENTS → CORE_USER_BALANCES and a debit the other way.
+ * Validation is complete here, so bad input never reaches the core or the database.
  */
 import { parseDecimal } from '@graphex/runtime';
 import { isUserId, ledgerAsset, type LedgerAccountRef } from './accounts.ts';
@@ -57,7 +58,7 @@ export function planAdminAdjustment(
     return { ok: false, field: 'reason', message: `reason must be at most ${maxReasonLength} characters.` };
   }
 
-  const user: LedgerAccountRef = { kind: 'user', userId, currency: asset.symbol, bucket: 'AVAILABLE' };
+  const user: LedgerAccountRef = { kind: 'system', name: 'CORE_USER_BALANCES', currency: asset.symbol };
   const system: LedgerAccountRef = { kind: 'system', name: 'ADMIN_ADJUSTMENTS', currency: asset.symbol };
   const magnitude = amountUnits < 0n ? -amountUnits : amountUnits;
   const [debited, credited] = amountUnits > 0n ? [system, user] : [user, system];
