@@ -1,13 +1,24 @@
-import { parse, type OperationDefinitionNode } from 'graphql';
+import { buildSchema, parse, type OperationDefinitionNode } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { complexityRefusal, defaultQueryLimits, measureOperation } from './useQueryLimits.ts';
 
-function measure(source: string, variables: Record<string, unknown> = {}) {
+const schema = buildSchema(`
+  type Query { me: User markets: [Market!]! trades(limit: Int): [Market!]! }
+  type User { id: ID! accounts: [Account!]! orders(first: Int): OrderConnection! }
+  type Account { currency: String! }
+  type OrderConnection { edges: [OrderEdge!]! }
+  type OrderEdge { node: Order! }
+  type Order { id: ID! fills: [Fill!]! }
+  type Fill { price: String! }
+  type Market { symbol: String! }
+`);
+
+function measure(source: string, variables: Record<string, unknown> = {}, withSchema = false) {
   const document = parse(source);
   const operation = document.definitions.find(
     (d) => d.kind === 'OperationDefinition',
   ) as OperationDefinitionNode;
-  return measureOperation(document, operation, variables);
+  return measureOperation(document, operation, variables, withSchema ? schema : undefined);
 }
 
 describe('measureOperation', () => {
@@ -28,6 +39,16 @@ describe('measureOperation', () => {
       cost: 2,
     });
     expect(measure('{ __schema { types { name } } }').cost).toBe(0);
+  });
+
+  it('with the schema, counts lists without page arguments as ten and a page argument as its size', () => {
+    expect(measure('{ trades(limit: 2) { symbol } }', {}, true).cost).toBe(3);
+    // me 1 + accounts 1 + 10 × currency
+    expect(measure('{ me { accounts { currency } } }', {}, true).cost).toBe(12);
+    // me 1 + orders 1 + 5 × (edges 1 + 10 × (node 1 + id 1 + fills 1 + 10 × price 1))
+    expect(
+      measure('{ me { orders(first: 5) { edges { node { id fills { price } } } } } }', {}, true).cost,
+    ).toBe(2 + 5 * (1 + 10 * (3 + 10)));
   });
 
   it('refuses what exceeds a limit, naming it', () => {

@@ -4,13 +4,20 @@
  * never fully parsed) and its syntax error is re-coded here; depth, aliases and cost are measured on
  * the selected operation with fragments expanded.
  *
- * Cost: every field costs 1, times the product of the page sizes (`first`, `last`, `limit`, `depth`
- * arguments, literal or variable) of the list fields above it — roughly the number of objects the
- * response may hold.
+ * Cost: every field costs 1, times the product of the list sizes above it — roughly the number of
+ * objects the response may hold. A list field's size is its page argument (`first`, `last`,
+ * `limit`, `depth`; literal or variable), else `assumedListSize` (the schema says which fields are
+ * lists; without a schema only page arguments count).
  */
 import type { ApolloServerPlugin } from '@apollo/server';
 import {
   Kind,
+  getNamedType,
+  getNullableType,
+  isListType,
+  isObjectType,
+  type GraphQLObjectType,
+  type GraphQLSchema,
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
@@ -37,6 +44,8 @@ export const defaultQueryLimits: QueryLimits = {
 const pageArguments = new Set(['first', 'last', 'limit', 'depth']);
 /** A page size the cost model assumes at most (bigger requests are refused by the subgraphs anyway). */
 const maxPageSize = 1_000;
+/** Size assumed for a list without a page argument (accounts, fills, levels of a book, ...). */
+export const assumedListSize = 10;
 
 export interface OperationMeasure {
   readonly depth: number;
@@ -44,15 +53,19 @@ export interface OperationMeasure {
   readonly cost: number;
 }
 
-function pageSize(field: FieldNode, variables: Readonly<Record<string, unknown>>): number {
-  let size = 1;
+function pageSize(field: FieldNode, variables: Readonly<Record<string, unknown>>, isList: boolean): number {
+  let size = isList ? assumedListSize : 1;
+  let paged = false;
   for (const argument of field.arguments ?? []) {
     if (!pageArguments.has(argument.name.value)) continue;
     let value: unknown;
     if (argument.value.kind === Kind.INT) value = Number(argument.value.value);
     else if (argument.value.kind === Kind.VARIABLE) value = variables[argument.value.name.value];
-    if (typeof value === 'number' && Number.isFinite(value) && value > 0)
-      size = Math.max(size, Math.min(value, maxPageSize));
+    if (typeof value === 'number' && Number.isFinite(value) && value > 0) {
+      // The first page argument replaces the assumed size; several (first + depth) take the largest.
+      size = paged ? Math.max(size, Math.min(value, maxPageSize)) : Math.min(value, maxPageSize);
+      paged = true;
+    }
   }
   return size;
 }
@@ -62,7 +75,18 @@ export function measureOperation(
   document: DocumentNode,
   operation: OperationDefinitionNode,
   variables: Readonly<Record<string, unknown>> = {},
+  schema?: GraphQLSchema,
 ): OperationMeasure {
+  const objectType = (name: string | undefined): GraphQLObjectType | undefined => {
+    const type = name === undefined ? undefined : schema?.getType(name);
+    return type && isObjectType(type) ? type : undefined;
+  };
+  const rootType =
+    operation.operation === 'query'
+      ? schema?.getQueryType()
+      : operation.operation === 'mutation'
+        ? schema?.getMutationType()
+        : schema?.getSubscriptionType();
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const definition of document.definitions)
     if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
@@ -72,6 +96,7 @@ export function measureOperation(
   // Validation already refused fragment cycles; `active` still guards the recursion.
   const walk = (
     selectionSet: SelectionSetNode,
+    parent: GraphQLObjectType | undefined,
     depth: number,
     multiplier: number,
     active: ReadonlySet<string>,
@@ -82,19 +107,27 @@ export function measureOperation(
         if (selection.alias) aliases++;
         maxDepth = Math.max(maxDepth, depth);
         cost += multiplier;
-        if (selection.selectionSet)
-          walk(selection.selectionSet, depth + 1, multiplier * pageSize(selection, variables), active);
+        if (selection.selectionSet) {
+          const definition = parent?.getFields()[selection.name.value];
+          const isList = definition !== undefined && isListType(getNullableType(definition.type));
+          const child = definition ? objectType(getNamedType(definition.type).name) : undefined;
+          const size = pageSize(selection, variables, isList);
+          walk(selection.selectionSet, child, depth + 1, multiplier * size, active);
+        }
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-        walk(selection.selectionSet, depth, multiplier, active);
+        const type = objectType(selection.typeCondition?.name.value) ?? parent;
+        walk(selection.selectionSet, type, depth, multiplier, active);
       } else {
         const name = selection.name.value;
         const fragment = fragments.get(name);
-        if (fragment && !active.has(name))
-          walk(fragment.selectionSet, depth, multiplier, new Set([...active, name]));
+        if (fragment && !active.has(name)) {
+          const type = objectType(fragment.typeCondition.name.value);
+          walk(fragment.selectionSet, type, depth, multiplier, new Set([...active, name]));
+        }
       }
     }
   };
-  walk(operation.selectionSet, 1, 1, new Set());
+  walk(operation.selectionSet, rootType ?? undefined, 1, 1, new Set());
   return { depth: maxDepth, aliases, cost };
 }
 
@@ -128,9 +161,9 @@ export function useQueryLimits(limits: QueryLimits = defaultQueryLimits): Apollo
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ document, operation, request }) {
+        async didResolveOperation({ document, operation, request, schema }) {
           if (!operation || isIntrospectionOnly(document, operation)) return;
-          const measure = measureOperation(document, operation, request.variables ?? {});
+          const measure = measureOperation(document, operation, request.variables ?? {}, schema);
           const refusal = complexityRefusal(measure, limits);
           if (refusal) {
             throw edgeError('QUERY_TOO_COMPLEX', `The operation is too complex: ${refusal.reason}.`, {
