@@ -120,8 +120,11 @@ export function createTrading(options: TradingOptions): Trading {
       });
       const order = orders.get(id);
       if (!order) throw new Error(`The core accepted order ${id} without an OrderAccepted event.`);
-      const knownFills: FillRecord[] = folded.fills.map((entry) => entry.fill);
-      return { ...order, knownFills };
+      // The answer carries its fills, and each fill its order: the read model may not have them yet.
+      const answer: { -readonly [K in keyof OrderRecord]: OrderRecord[K] } = { ...order };
+      const knownFills: FillRecord[] = folded.fills.map((entry) => ({ ...entry.fill, knownOrder: answer }));
+      answer.knownFills = knownFills;
+      return answer;
     },
 
     async cancelOrder(identity, id) {

@@ -75,6 +75,8 @@ export interface FillRecord {
   readonly feeCurrency: string;
   readonly liquidity: Liquidity;
   readonly createdAt: Date;
+  /** The fill's order when the answer was built from the core's verdict (it may not be in the read model yet). */
+  readonly knownOrder?: OrderRecord;
 }
 
 /** Federation references to entities other subgraphs own. */

@@ -89,6 +89,7 @@ export const resolvers: Resolvers = {
   },
   Fill: {
     order: async (fill, _args, { orders }) => {
+      if (fill.knownOrder) return fill.knownOrder;
       const order = await orders.order(fill.orderId);
       // fills.order_id references orders.id: a fill without its order is a broken database.
       if (!order) throw new Error(`Fill ${fill.tradeId} has no order ${fill.orderId}`);

@@ -24,11 +24,11 @@ type Wire =
         updatedAt: string;
       };
     }
-  | { k: 'fill'; u: string; f: Omit<FillRecord, 'createdAt'> & { createdAt: string } };
+  | { k: 'fill'; u: string; f: Omit<FillRecord, 'createdAt' | 'knownOrder'> & { createdAt: string } };
 
 export function encodeNotification(notification: OrderNotification): string {
   if (notification.kind === 'fill') {
-    const { fill } = notification;
+    const { knownOrder: _order, ...fill } = notification.fill;
     return JSON.stringify({
       k: 'fill',
       u: notification.userId,
