@@ -312,6 +312,72 @@ describe('market-data live', () => {
     await hub.close();
   });
 
+  it('resynchronises book subscribers with a fresh SNAPSHOT when the bus loses a message', async () => {
+    // A bus that silently drops one book message when told to (at-most-once delivery).
+    const inner = createMemoryBus();
+    let dropNextBookMessage = false;
+    let dropped = 0;
+    const lossy: Bus = {
+      ...inner,
+      publish: async (topic, message) => {
+        if (topic.startsWith('market-data.book.') && dropNextBookMessage) {
+          dropNextBookMessage = false;
+          dropped += 1;
+          return;
+        }
+        await inner.publish(topic, message);
+      },
+    };
+    const other = await openTestDatabase(marketDataSchemaName, marketDataMigrationsDir);
+    const instance = await createMarketDataService({
+      config,
+      db: other.db,
+      port: 0,
+      logger: testLogger,
+      coreClient: core.core,
+      bus: lossy,
+    });
+    try {
+      await instance.projection.whenCaughtUp();
+      const client = await connectWs(instance.url, config.internalTokenSecret);
+      clients.push(client);
+      const stream = client.subscribe<OrderBookEventView>(orderBookSubscription, {
+        symbol: 'BTC-USDT',
+        depth: 20,
+      });
+      await stream.nth(0);
+      await fund(core.core, 'maker-live-4');
+      dropNextBookMessage = true;
+      for (let i = 0; i < 4; i++)
+        await place(core.core, limit('maker-live-4', 'BUY', 2_500_000 + i * 100, 100));
+      // One more batch after the projection caught up: a message after the lost one reveals the gap.
+      const afterLoss = await core.core.lastEventSeq();
+      await eventually(() => instance.projection.position === afterLoss);
+      await place(core.core, limit('maker-live-4', 'BUY', 2_400_000, 100));
+      const last = await core.core.lastEventSeq();
+      await eventually(() => instance.projection.position === last);
+      const market = instance.projection.market('BTC-USDT')!;
+      const target = instance.projection.book(market.marketId)!.bookSeq;
+      await stream.until((values) => Number(values[values.length - 1]!.sequence) === target);
+      expect(dropped).toBe(1);
+      expect(stream.values.filter((event) => event.kind === 'SNAPSHOT').length).toBe(2);
+      expect(instance.feeds.books.stats().resyncs).toBe(1);
+      const replayed = replayBook(stream.values); // throws on any gap between DELTAs
+      const queried = await callSubgraph<BookResult>(instance.url, bookQuery, {
+        symbol: 'BTC-USDT',
+        depth: 20,
+      });
+      expect(queried.data?.orderBook.sequence).toBe(String(target));
+      expect({ bids: replayed.bids, asks: replayed.asks }).toEqual({
+        bids: queried.data?.orderBook.bids,
+        asks: queried.data?.orderBook.asks,
+      });
+    } finally {
+      await instance.close();
+      await other.dispose();
+    }
+  });
+
   it('refuses a WebSocket connection without a valid gateway identity (4403)', async () => {
     const forged = await signInternalIdentity(
       { kind: 'anonymous' },
