@@ -19,7 +19,7 @@ import type { FillRecord, OrderRecord } from './domain/order.ts';
 import { foldOrderEvents } from './domain/order-fold.ts';
 import { planPlaceOrder, type PlaceOrderRequest } from './domain/place-order.ts';
 import type { ProjectionRunner } from './projections/projection-runner.ts';
-import { ordersByIds } from './store/orders.ts';
+import { fillsByOrderIds, ordersByIds } from './store/orders.ts';
 
 export interface TradingOptions {
   readonly core: CoreClient;
@@ -60,6 +60,16 @@ function refusal(outcome: SubmitOutcome): Error {
   );
 }
 
+/**
+ * The answer carries its fills, and each fill its order, as of the core's verdict: the read model
+ * may not have applied the command yet, and `fills { order { status } }` must agree with the order.
+ */
+function withFills(order: OrderRecord, fills: readonly FillRecord[]): OrderRecord {
+  const answer: { -readonly [K in keyof OrderRecord]: OrderRecord[K] } = { ...order };
+  answer.knownFills = fills.map((fill) => ({ ...fill, knownOrder: answer }));
+  return answer;
+}
+
 export function createTrading(options: TradingOptions): Trading {
   const { core, catalog, projection, db } = options;
 
@@ -78,10 +88,14 @@ export function createTrading(options: TradingOptions): Trading {
     if (first !== undefined) await projection.waitFor(first - 1);
     const orders = new Map((await ordersByIds(db, ids)).map((order) => [order.id, order]));
     foldOrderEvents({ catalog: catalog.clone(), orders, events: outcome.events, only: new Set(ids) });
+    const fills = await fillsByOrderIds(db, ids);
     return ids.map((id) => {
       const order = orders.get(id);
       if (!order) throw new Error(`Order ${id} is missing from the read model after the core reported it.`);
-      return order;
+      return withFills(
+        order,
+        fills.filter((fill) => fill.orderId === id),
+      );
     });
   };
 
@@ -120,11 +134,10 @@ export function createTrading(options: TradingOptions): Trading {
       });
       const order = orders.get(id);
       if (!order) throw new Error(`The core accepted order ${id} without an OrderAccepted event.`);
-      // The answer carries its fills, and each fill its order: the read model may not have them yet.
-      const answer: { -readonly [K in keyof OrderRecord]: OrderRecord[K] } = { ...order };
-      const knownFills: FillRecord[] = folded.fills.map((entry) => ({ ...entry.fill, knownOrder: answer }));
-      answer.knownFills = knownFills;
-      return answer;
+      return withFills(
+        order,
+        folded.fills.map((entry) => entry.fill),
+      );
     },
 
     async cancelOrder(identity, id) {
