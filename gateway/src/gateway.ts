@@ -33,7 +33,7 @@ import {
   type RunningService,
   type SubgraphName,
 } from '@graphex/runtime';
-import { clientIpOf, createEdgeSecurity } from './auth/edge-security.ts';
+import { createEdgeSecurity } from './auth/edge-security.ts';
 import { createErrorFormatter, requestIdOnMaskedErrors } from './errors.ts';
 import { createGraphiqlServer, graphiqlAssetsPrefix } from './graphiql/graphiql.ts';
 import { checkHealth, type HealthTarget } from './health.ts';
@@ -191,7 +191,6 @@ export async function startGateway(
   });
   await apollo.start();
 
-  const authenticate = edge.authenticate;
   const graphiql = createGraphiqlServer();
 
   const contextFor = (request: IncomingMessage, requestId: string) => async (): Promise<GatewayContext> => {
@@ -304,7 +303,7 @@ export async function startGateway(
     executor: subscriptions,
     logger,
     authenticate: (connectionParams, request) =>
-      authenticate(authorizationFromConnectionParams(connectionParams), { clientIp: clientIpOf(request) }),
+      edge.admitSubscriber(authorizationFromConnectionParams(connectionParams), request),
     formatError: createErrorFormatter(logger),
   });
 

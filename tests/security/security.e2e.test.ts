@@ -453,3 +453,36 @@ describe('persisted queries', () => {
     );
   });
 });
+
+describe('graphql-ws connections', () => {
+  /** Resolves with 'connected' or the close code of a connection_init with `token`. */
+  async function connect(token: string | undefined): Promise<'connected' | number> {
+    const { createClient } = await import('graphql-ws');
+    const { default: WebSocket } = await import('ws');
+    return new Promise((resolve) => {
+      const client = createClient({
+        url: url.replace(/^http/, 'ws'),
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        lazy: false,
+        connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+        on: {
+          connected: () => {
+            resolve('connected');
+            void client.dispose();
+          },
+          closed: (event) => resolve((event as { code: number }).code),
+        },
+        onNonLazyError: () => undefined,
+      });
+    });
+  }
+
+  it('authenticates sockets like HTTP: keys and users connect, forged tokens and partner keys do not', async () => {
+    expect(await connect(principals.readKey.token)).toBe('connected');
+    expect(await connect(principals.userA.token)).toBe('connected');
+    expect(await connect(undefined)).toBe('connected');
+    expect(await connect(`${principals.userA.token!.slice(0, -2)}xx`)).toBe(4401);
+    expect(await connect(principals.partnerKey.token)).toBe(4403);
+  });
+});

@@ -37,6 +37,7 @@ import {
 } from '../plugins/useRateLimits.ts';
 import { createAuthenticator, userAccessTokenVerifier, type Authenticator } from './authenticate.ts';
 import { apiKeyVerifier, sessionCheckedVerifier } from './verifiers.ts';
+import { edgeError } from '../plugins/edge-error.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -57,6 +58,12 @@ export interface EdgeSecurity {
   readonly authenticate: Authenticator;
   /** Rate limits per IP, authentication, rate limits per identity: the identity of a request. */
   admit(request: IncomingMessage): Promise<{ identity: Identity; clientIp: string }>;
+  /**
+   * The identity of a graphql-ws connection (`connection_init` authorization): the same rate limits
+   * and credential checks as HTTP. Persisted-only (partner) keys are refused: the manifest holds no
+   * subscription, and the socket path does not run the persisted-document check.
+   */
+  admitSubscriber(authorization: string | undefined, request: IncomingMessage): Promise<Identity>;
   /** Remembers the client IP of a request context (for the sign-in limit). */
   bindContext<T extends GatewayContext>(context: T, clientIp: string): T;
   readonly plugins: ReadonlyArray<ApolloServerPlugin<GatewayContext>>;
@@ -172,6 +179,15 @@ export async function createEdgeSecurity(
       });
       await gate.admitIdentity(identity);
       return { identity, clientIp };
+    },
+    async admitSubscriber(authorization, request) {
+      const clientIp = clientIpOf(request, trustProxyHops);
+      await gate.admitIp(clientIp);
+      const identity = await authenticate(authorization, { clientIp });
+      if (identity.kind === 'apiKey' && identity.persistedOnly)
+        throw edgeError('PERSISTED_QUERY_REQUIRED', 'Persisted-only API keys cannot open subscriptions.');
+      await gate.admitIdentity(identity);
+      return identity;
     },
     bindContext(context, clientIp) {
       (context as unknown as Record<symbol, string>)[clientIpKey] = clientIp;
