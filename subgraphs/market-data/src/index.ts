@@ -30,7 +30,7 @@ import {
 import type { MarketFeeds, SubgraphContext } from './context.ts';
 import type { TickerView, TradeView } from './domain/views.ts';
 import { BookFeedHub, type BookFeedLimits } from './feeds/book-feed.ts';
-import { createBatchPublisher } from './feeds/publisher.ts';
+import { createBatchPublisher, startTickerClock } from './feeds/publisher.ts';
 import { StreamFeedHub } from './feeds/stream-feed.ts';
 import { decodeTicker, decodeTrades } from './feeds/topics.ts';
 import { startMercuriusSubgraph } from './http/mercurius-subgraph.ts';
@@ -122,7 +122,9 @@ export async function createMarketDataService(options: MarketDataServiceOptions)
     }),
   };
   projection.onCommitted(createBatchPublisher(bus, reader, logger));
+  const tickerClock = startTickerClock(bus, reader, logger, options.now);
   const closeFeeds = async (): Promise<void> => {
+    tickerClock.stop();
     await projection.close();
     await Promise.all([feeds.books.close(), feeds.trades.close(), feeds.tickers.close()]);
     if (ownBus) await bus.close();

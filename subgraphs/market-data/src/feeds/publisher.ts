@@ -82,3 +82,53 @@ export function createBatchPublisher(
       });
   };
 }
+
+/**
+ * The rolling 24 h window moves with the clock: once a minute (just after the minute turns) every
+ * market's ticker is recomputed and published when it differs from what this clock last saw, so
+ * `ticker` subscribers see open/high/low/volume age out without a trade. Every instance runs a
+ * clock; a repeated equal ticker is harmless to a conflated stream.
+ */
+export function startTickerClock(
+  bus: Bus,
+  reader: MarketDataReader,
+  logger: Logger,
+  now: () => number = Date.now,
+): { tick(): Promise<void>; stop(): void } {
+  const lastSeen = new Map<string, string>();
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const schedule = (): void => {
+    if (stopped) return;
+    const delayMs = 60_000 - (now() % 60_000) + 50;
+    timer = setTimeout(() => void tick().finally(schedule), delayMs);
+    timer.unref();
+  };
+  const tick = async (): Promise<void> => {
+    if (!reader.projection.caughtUp) return;
+    try {
+      const tickers = await reader.tickers();
+      await Promise.all(
+        tickers.map(async (ticker) => {
+          const message = JSON.stringify(ticker);
+          const previous = lastSeen.get(ticker.symbol);
+          lastSeen.set(ticker.symbol, message);
+          // The first pass only learns the current values (batches publish what trades change).
+          if (previous !== undefined && previous !== message)
+            await bus.publish(tickerTopic(ticker.symbol), message);
+        }),
+      );
+    } catch (error) {
+      logger.warn('ticker clock failed', { error });
+    }
+  };
+  schedule();
+  return {
+    /** One pass now (tests; the timer runs it every minute). */
+    tick,
+    stop: () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    },
+  };
+}
