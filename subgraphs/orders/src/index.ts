@@ -123,6 +123,8 @@ export interface OrdersOverrides {
   readonly logger?: Logger;
   /** Postgres schema to use instead of `orders` (tests isolate themselves with it). */
   readonly schema?: string;
+  /** An open, migrated database to use instead of opening one (the caller closes it). */
+  readonly db?: Database;
   /** The core to use instead of connecting to MATCHING_CORE_URL (the caller closes it). */
   readonly coreClient?: CoreClient;
   /** The bus to use instead of opening REDIS_URL / in-memory (the caller closes it). */
@@ -135,13 +137,16 @@ export async function startOrders(
   overrides: OrdersOverrides = {},
 ): Promise<OrdersService> {
   const logger = overrides.logger ?? createLogger('orders', config.logLevel);
-  const db = await openDatabase({
-    schema: overrides.schema ?? ordersSchemaName,
-    databaseUrl: config.databaseUrl,
-    dataDir: path.join(config.dataDir, 'orders'),
-    migrationsDir: ordersMigrationsDir,
-  });
-  const closers: Array<() => Promise<void>> = [() => db.close()];
+  const db =
+    overrides.db ??
+    (await openDatabase({
+      schema: overrides.schema ?? ordersSchemaName,
+      databaseUrl: config.databaseUrl,
+      dataDir: path.join(config.dataDir, 'orders'),
+      migrationsDir: ordersMigrationsDir,
+    }));
+  const closers: Array<() => Promise<void>> = [];
+  if (overrides.db === undefined) closers.push(() => db.close());
   const closeAll = async (): Promise<void> => {
     for (const close of closers.reverse()) await close().catch(() => undefined);
   };
