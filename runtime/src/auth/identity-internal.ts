@@ -39,7 +39,11 @@ export interface ApiKeyGrant {
 }
 
 export type TwoFactorPurpose = 'WITHDRAWAL' | 'API_KEY' | 'LOGIN';
-export type TwoFactorOutcome = 'OK' | 'NOT_ENABLED' | 'INVALID';
+/**
+ * `LOCKED`: too many wrong codes for this user recently (5 in 15 min through this endpoint); refuse
+ * the operation (ACCOUNT_LOCKED) without telling whether this code was right.
+ */
+export type TwoFactorOutcome = 'OK' | 'NOT_ENABLED' | 'INVALID' | 'LOCKED';
 
 export interface WithdrawalLimit {
   readonly currency: string;

@@ -227,6 +227,14 @@ describe('two-factor authentication', () => {
     const code = totpCode(secret, nowMs);
     expect(await client.verifyTwoFactor(user.id, code, 'WITHDRAWAL')).toBe('OK');
     expect(await client.verifyTwoFactor(user.id, code, 'WITHDRAWAL')).toBe('INVALID');
+    // Guessing is bounded: the 5th wrong code locks this path, even for the right code after it.
+    for (let i = 0; i < 4; i++)
+      expect(await client.verifyTwoFactor(user.id, '000000', 'WITHDRAWAL')).toBe('INVALID');
+    expect(await client.verifyTwoFactor(user.id, totpCode(secret, nowMs + 30_000), 'WITHDRAWAL')).toBe(
+      'LOCKED',
+    );
+    advance(15 * 60_000 + 1);
+    expect(await client.verifyTwoFactor(user.id, totpCode(secret, nowMs), 'WITHDRAWAL')).toBe('OK');
     expect(await client.withdrawalPolicy(user.id)).toEqual({
       kycStatus: 'NONE',
       kycTier: 0,

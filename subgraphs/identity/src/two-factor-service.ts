@@ -17,7 +17,10 @@ import {
 import { apiError } from '@graphex/schema';
 import type { Actor, Auditor } from './audit.ts';
 import type { SecretBox } from './domain/secret-box.ts';
+import { createHash } from 'node:crypto';
+import { afterFailure, lockRemainingMs } from './domain/login-throttle.ts';
 import { revokeAllSessions } from './store/sessions.ts';
+import { clearThrottle, lockThrottle, writeThrottle } from './store/throttle.ts';
 import {
   disableTotp,
   enableTotp,
@@ -26,6 +29,9 @@ import {
   setPendingTotp,
   setTotpLastStep,
 } from './store/users.ts';
+
+/** The outcome of checking one code (locking is the callers' business). */
+export type CodeCheck = Exclude<TwoFactorOutcome, 'LOCKED'>;
 
 export interface TwoFactorEnrollment {
   readonly secret: string;
@@ -37,8 +43,11 @@ export interface TwoFactorService {
   confirm(actor: Actor, code: string): Promise<boolean>;
   disable(actor: Actor, code: string): Promise<boolean>;
   /** Checks and spends a code inside the caller's transaction. */
-  verifyCode(tx: Queryable, userId: string, code: string): Promise<TwoFactorOutcome>;
-  /** `verifyCode` in its own transaction (internal endpoint). */
+  verifyCode(tx: Queryable, userId: string, code: string): Promise<CodeCheck>;
+  /**
+   * `verifyCode` in its own transaction, for other services (withdrawals). Wrong codes are counted
+   * per user like failed sign-ins: the 5th within 15 min locks this path for 15 min (`LOCKED`).
+   */
   verify(userId: string, code: string): Promise<TwoFactorOutcome>;
 }
 
@@ -60,7 +69,7 @@ export function createTwoFactorService(options: {
     return identity.userId;
   }
 
-  async function verifyCode(tx: Queryable, userId: string, code: string): Promise<TwoFactorOutcome> {
+  async function verifyCode(tx: Queryable, userId: string, code: string): Promise<CodeCheck> {
     const state = await readTwoFactor(tx, userId, true);
     if (!state?.enabled || !state.secretSealed) return 'NOT_ENABLED';
     const step = matchTotp(box.open(state.secretSealed), code, clock().getTime(), state.lastStep);
@@ -71,7 +80,29 @@ export function createTwoFactorService(options: {
 
   return {
     verifyCode,
-    verify: (userId, code) => db.transaction((tx) => verifyCode(tx, userId, code)),
+    verify: (userId, code) =>
+      db.transaction(async (tx) => {
+        const subject = createHash('sha256').update(`totp:${userId}`, 'utf8').digest('hex');
+        const now = clock();
+        const throttle = await lockThrottle(tx, subject, now);
+        if (lockRemainingMs(throttle, now) > 0) return 'LOCKED';
+        const outcome = await verifyCode(tx, userId, code);
+        if (outcome === 'INVALID') {
+          const { next, locked } = afterFailure(throttle, now);
+          await writeThrottle(tx, subject, next);
+          if (locked)
+            await audit.append(
+              tx,
+              { identity: { kind: 'anonymous' }, requestId: 'two-factor', name: 'two-factor-throttle' },
+              'ACCOUNT_LOCKED',
+              userId,
+              { path: 'internal two-factor verification', until: next.lockedUntil!.toISOString() },
+            );
+        } else if (outcome === 'OK' && throttle) {
+          await clearThrottle(tx, subject);
+        }
+        return outcome;
+      }),
 
     async enroll(actor) {
       const userId = sessionUser(actor);
