@@ -174,17 +174,25 @@ function freshEngine(): MatchingEngine {
 // the same conditions (every round's figure is printed too).
 const ROUNDS = option('rounds', 3);
 
+/** CPU time of this process since `from` (less sensitive than wall time to other load). */
+function cpuSecondsSince(from: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(from);
+  return (used.user + used.system) / 1e6;
+}
+
 /** 1. In memory: risk, balances, fees and events included. */
-function runCore(): { seconds: number; events: number } {
+function runCore(): { seconds: number; cpuSeconds: number; events: number } {
   const engine = freshEngine();
   let events = 0;
+  const cpu = process.cpuUsage();
   const start = now();
   for (let i = 0; i < COMMANDS; i += 1) events += engine.execute(commandAt(i)).events.length;
   const end = now();
+  const cpuSeconds = cpuSecondsSince(cpu);
   sampleHeap();
   if (stateHash(engine) !== expectedHash)
     throw new Error('bench: in-memory run diverged from the generator run');
-  return { seconds: seconds(start, end), events };
+  return { seconds: seconds(start, end), cpuSeconds, events };
 }
 
 /**
@@ -223,8 +231,9 @@ async function runJournaled(dataDir: string): Promise<{ seconds: number; bytes: 
 }
 
 /** 3. The peer on the same stream, translated on the fly: limit (GTC/IOC) / cancel / modify(price). */
-function runPeer(count: number): number {
+function runPeer(count: number): { seconds: number; cpuSeconds: number } {
   const book = new PeerBook();
+  const cpu = process.cpuUsage();
   const start = now();
   for (let i = 0; i < count; i += 1) {
     const kind = kinds[i];
@@ -240,8 +249,9 @@ function runPeer(count: number): number {
     else book.modify(String(targets[i]), { price: prices[i]! });
   }
   const elapsed = seconds(start, now());
+  const cpuSeconds = cpuSecondsSince(cpu);
   sampleHeap();
-  return elapsed;
+  return { seconds: elapsed, cpuSeconds };
 }
 
 runPeer(Math.min(COMMANDS, 500_000)); // warm-up
@@ -249,28 +259,38 @@ const dataDir = mkdtempSync(join(tmpdir(), 'graphex-bench-'));
 const coreSeconds: number[] = [];
 const journaledSeconds: number[] = [];
 const peerSeconds: number[] = [];
+const coreCpuSeconds: number[] = [];
+const peerCpuSeconds: number[] = [];
 let eventsTotal = 0;
 let journalBytes = 0;
 let journalCommits = 0;
 for (let round = 1; round <= ROUNDS; round += 1) {
   const core = runCore();
   coreSeconds.push(core.seconds);
+  coreCpuSeconds.push(core.cpuSeconds);
   eventsTotal = core.events;
   rmSync(dataDir, { recursive: true, force: true }); // the last round's journal stays for recovery
   const journaled = await runJournaled(dataDir);
   journaledSeconds.push(journaled.seconds);
   journalBytes = journaled.bytes;
   journalCommits = journaled.commits;
-  peerSeconds.push(runPeer(COMMANDS));
+  const peer = runPeer(COMMANDS);
+  peerSeconds.push(peer.seconds);
+  peerCpuSeconds.push(peer.cpuSeconds);
   log(
     `round ${round}/${ROUNDS}: core ${fmt(COMMANDS / core.seconds)} ops/s, journaled ${fmt(COMMANDS / journaled.seconds)} ops/s, ` +
-      `peer ${fmt(COMMANDS / peerSeconds[peerSeconds.length - 1]!)} ops/s`,
+      `peer ${fmt(COMMANDS / peer.seconds)} ops/s | per CPU-second: core ${fmt(COMMANDS / core.cpuSeconds)}, ` +
+      `peer ${fmt(COMMANDS / peer.cpuSeconds)}`,
   );
 }
 const best = (xs: number[]): number => Math.min(...xs);
 const opsPerSecond = COMMANDS / best(coreSeconds);
 const journaledOpsPerSecond = COMMANDS / best(journaledSeconds);
 const peerOpsPerSecond = COMMANDS / best(peerSeconds);
+log(
+  `per CPU-second (best round; less sensitive to other load on the machine): core ${fmt(COMMANDS / best(coreCpuSeconds))} ops, ` +
+    `peer ${fmt(COMMANDS / best(peerCpuSeconds))} ops, ratio ${(best(peerCpuSeconds) / best(coreCpuSeconds)).toFixed(2)}`,
+);
 log(
   `core in-memory: ${fmt(opsPerSecond)} ops/s (best of ${ROUNDS}: ${best(coreSeconds).toFixed(2)} s, ${fmt(eventsTotal)} events, ` +
     `risk + fees + events included)`,
