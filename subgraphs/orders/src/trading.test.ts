@@ -488,6 +488,35 @@ describe('other order types', () => {
     });
   });
 
+  it('triggers a stop-limit order when the last trade reaches its stop, then fills it', async () => {
+    const stop = await placed(alice, {
+      symbol: 'BTC-USDT',
+      side: 'BUY',
+      type: 'STOP_LIMIT',
+      stopPrice: '33000',
+      price: '33100',
+      quantity: '0.01',
+    });
+    expect(stop.status).toBe('PENDING_TRIGGER');
+    await placed(bob, { symbol: 'BTC-USDT', side: 'SELL', type: 'LIMIT', price: '33000', quantity: '0.02' });
+    // A trade at 33000 sets the last price: the stop triggers and takes the rest of the ask.
+    const trigger = await placed(alice, {
+      symbol: 'BTC-USDT',
+      side: 'BUY',
+      type: 'LIMIT',
+      price: '33000',
+      quantity: '0.01',
+    });
+    expect(trigger.status).toBe('FILLED');
+    expect(await order(alice, stop.id)).toMatchObject({
+      type: 'STOP_LIMIT',
+      status: 'FILLED',
+      filledQuantity: '0.01',
+      averageFillPrice: '33000',
+      fills: [expect.objectContaining({ price: '33000', quantity: '0.01', liquidity: 'TAKER' })],
+    });
+  });
+
   it('keeps stop orders PENDING_TRIGGER; cancelAllOrders cancels them and every other open order', async () => {
     const stop = await placed(alice, {
       symbol: 'BTC-USDT',
