@@ -3,8 +3,9 @@ import { defineConfig } from 'vitest/config';
 
 const require = createRequire(import.meta.url);
 
-// Unit and integration tests live beside the code (`*.test.ts`); cross-service e2e in tests/.
-// The browser test (headless Chromium) runs in the same `npm test`.
+// Unit and integration tests live beside the code (`*.test.ts`) and run two at a time.
+// Cross-service tests in tests/ start the whole platform as real processes (eight of them), so they
+// run one file at a time, after the rest: two platforms at once would starve a 2-core machine.
 export default defineConfig({
   resolve: {
     // Node loads graphql's CommonJS build for both our code and Apollo's; make Vite do the same so
@@ -12,12 +13,32 @@ export default defineConfig({
     alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }],
   },
   test: {
-    include: ['**/*.test.ts'],
     exclude: ['**/node_modules/**', '.data/**'],
     testTimeout: 60_000,
-    hookTimeout: 180_000,
+    hookTimeout: 240_000,
     pool: 'forks',
-    maxWorkers: 2,
     env: { NODE_ENV: 'test' },
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'packages',
+          include: ['**/*.test.ts'],
+          exclude: ['tests/**', '**/node_modules/**', '.data/**'],
+          maxWorkers: 2,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: ['tests/**/*.test.ts'],
+          exclude: ['**/node_modules/**'],
+          maxWorkers: 1,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });

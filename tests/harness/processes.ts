@@ -175,7 +175,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   const launch = async (name: ServiceName): Promise<void> => {
     const proc = spawnNode(name, entryOf(name), env);
     processes.set(name, proc);
-    urls[name] = await proc.waitFor(/ ready at (\S+)$/, 90_000);
+    urls[name] = await proc.waitFor(/ ready at (\S+)$/, 180_000);
   };
   const stopAll = async (): Promise<void> => {
     await Promise.all([...processes.values()].map((p) => p.stop()));
