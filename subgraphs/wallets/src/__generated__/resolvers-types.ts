@@ -46,8 +46,22 @@ export type Transaction = {
   id: Scalars['ID']['output'];
   /** State of the transaction's state machine, e.g. PENDING, CONFIRMED, COMPLETED. */
   status: Scalars['String']['output'];
+  /** Every status the transaction went through, oldest first (a deposit: PENDING, then CONFIRMED or ORPHANED). */
+  statusHistory: Array<TransactionStatusChange>;
   txHash?: Maybe<Scalars['String']['output']>;
   type: TransactionType;
+};
+
+/** One step of a transaction's state machine. */
+export type TransactionStatusChange = {
+  __typename?: 'TransactionStatusChange';
+  /** When the transaction entered this status. */
+  at: Scalars['DateTime']['output'];
+  /** Block of the on-chain transaction at that moment (null when it was not in a block). */
+  blockNumber?: Maybe<Scalars['Int']['output']>;
+  /** Confirmations at that moment. */
+  confirmations: Scalars['Int']['output'];
+  status: Scalars['String']['output'];
 };
 
 export type TransactionType =
@@ -187,6 +201,7 @@ export type ResolversTypes = ResolversObject<{
   Transaction: ResolverTypeWrapper<TransactionRecord>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
+  TransactionStatusChange: ResolverTypeWrapper<TransactionStatusChange>;
   TransactionType: TransactionType;
   User: ResolverTypeWrapper<UserReference>;
   WalletAddress: ResolverTypeWrapper<WalletAddress>;
@@ -202,6 +217,7 @@ export type ResolversParentTypes = ResolversObject<{
   Transaction: TransactionRecord;
   Int: Scalars['Int']['output'];
   ID: Scalars['ID']['output'];
+  TransactionStatusChange: TransactionStatusChange;
   User: UserReference;
   WalletAddress: WalletAddress;
   Boolean: Scalars['Boolean']['output'];
@@ -228,8 +244,16 @@ export type TransactionResolvers<ContextType = SubgraphContext, ParentType exten
   currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   status?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  statusHistory?: Resolver<Array<ResolversTypes['TransactionStatusChange']>, ParentType, ContextType>;
   txHash?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   type?: Resolver<ResolversTypes['TransactionType'], ParentType, ContextType>;
+}>;
+
+export type TransactionStatusChangeResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['TransactionStatusChange'] = ResolversParentTypes['TransactionStatusChange']> = ResolversObject<{
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  blockNumber?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  confirmations?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
 export type UserResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User'], FederationReferenceType extends FederationReferenceTypes['User'] = FederationReferenceTypes['User']> = ResolversObject<{
@@ -249,6 +273,7 @@ export type Resolvers<ContextType = SubgraphContext> = ResolversObject<{
   Decimal?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
   Transaction?: TransactionResolvers<ContextType>;
+  TransactionStatusChange?: TransactionStatusChangeResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
   WalletAddress?: WalletAddressResolvers<ContextType>;
 }>;

@@ -8,6 +8,7 @@ import {
   findTransaction,
   listUserTransactions,
 } from '../store/wallets.ts';
+import { statusHistoryOf } from '../store/chain.ts';
 
 const maxIdLength = 64;
 
@@ -54,6 +55,7 @@ export const resolvers: Resolvers = {
       const transaction = await findTransaction(db, reference.id);
       return transaction && canReadWalletOf(identity, transaction.userId) ? transaction : null;
     },
+    statusHistory: (transaction, _args, { db }) => statusHistoryOf(db, transaction.id),
     amount: (transaction) =>
       formatDecimal(transaction.amountBaseUnits, currencyDecimals(transaction.currency)),
   },
