@@ -304,6 +304,7 @@ export async function startGateway(
     logger,
     authenticate: (connectionParams, request) =>
       edge.admitSubscriber(authorizationFromConnectionParams(connectionParams), request),
+    validationRules: edge.subscriptionValidationRules,
     formatError: createErrorFormatter(logger),
   });
 

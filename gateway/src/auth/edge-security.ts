@@ -17,6 +17,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { ApolloServerPlugin } from '@apollo/server';
+import type { ValidationRule } from 'graphql';
 import {
   createIdentityInternalClient,
   openKeyValueStore,
@@ -28,7 +29,12 @@ import {
 import type { GatewayContext } from '../subgraph-data-source.ts';
 import { useApiKeyScopes } from '../plugins/useApiKeyScopes.ts';
 import { apqCache, loadTrustedDocuments, usePersistedQueries } from '../plugins/usePersistedQueries.ts';
-import { defaultQueryLimits, useQueryLimits, type QueryLimits } from '../plugins/useQueryLimits.ts';
+import {
+  defaultQueryLimits,
+  queryLimitsValidationRule,
+  useQueryLimits,
+  type QueryLimits,
+} from '../plugins/useQueryLimits.ts';
 import {
   createRateLimitGate,
   defaultRateLimitRules,
@@ -71,6 +77,8 @@ export interface EdgeSecurity {
   readonly parseOptions: { maxTokens: number };
   readonly introspection: boolean;
   readonly queryLimits: QueryLimits;
+  /** Depth/alias/cost limits as validation rules, for the graphql-ws server. */
+  readonly subscriptionValidationRules: ReadonlyArray<ValidationRule>;
   close(): Promise<void>;
 }
 
@@ -208,6 +216,7 @@ export async function createEdgeSecurity(
     parseOptions: { maxTokens: queryLimits.maxTokens },
     introspection,
     queryLimits,
+    subscriptionValidationRules: [queryLimitsValidationRule(queryLimits)],
     close: async () => {
       await Promise.all([limiter.close(), store.close()]);
     },

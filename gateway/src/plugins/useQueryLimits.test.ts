@@ -1,6 +1,11 @@
-import { buildSchema, parse, type OperationDefinitionNode } from 'graphql';
+import { buildSchema, parse, specifiedRules, validate, type OperationDefinitionNode } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { complexityRefusal, defaultQueryLimits, measureOperation } from './useQueryLimits.ts';
+import {
+  complexityRefusal,
+  defaultQueryLimits,
+  measureOperation,
+  queryLimitsValidationRule,
+} from './useQueryLimits.ts';
 
 const schema = buildSchema(`
   type Query { me: User markets: [Market!]! trades(limit: Int): [Market!]! }
@@ -62,5 +67,14 @@ describe('measureOperation', () => {
       /^cost/,
     );
     expect(complexityRefusal(measure('{ markets { symbol } }'), defaultQueryLimits)).toBeNull();
+  });
+});
+
+describe('queryLimitsValidationRule', () => {
+  it('reports QUERY_TOO_COMPLEX for what the plugin would refuse, and nothing for the rest', () => {
+    const rules = [...specifiedRules, queryLimitsValidationRule({ ...defaultQueryLimits, maxAliases: 1 })];
+    expect(validate(schema, parse('{ a: markets { symbol } }'), rules)).toEqual([]);
+    const errors = validate(schema, parse('{ a: markets { symbol } b: markets { symbol } }'), rules);
+    expect(errors.map((e) => e.extensions['code'])).toEqual(['QUERY_TOO_COMPLEX']);
   });
 });

@@ -11,7 +11,9 @@
  */
 import type { ApolloServerPlugin } from '@apollo/server';
 import {
+  GraphQLError,
   Kind,
+  type ValidationRule,
   getNamedType,
   getNullableType,
   isListType,
@@ -185,4 +187,32 @@ export function useQueryLimits(limits: QueryLimits = defaultQueryLimits): Apollo
       };
     },
   };
+}
+
+/**
+ * The same depth/alias/cost limits as a graphql-js validation rule, for paths that do not run
+ * Apollo's plugins (the graphql-ws server). Variables are unknown during validation, so page sizes
+ * given by variables count as 1 there.
+ */
+export function queryLimitsValidationRule(limits: QueryLimits = defaultQueryLimits): ValidationRule {
+  return (context) => ({
+    OperationDefinition: {
+      leave(operation) {
+        const document = context.getDocument();
+        if (isIntrospectionOnly(document, operation)) return;
+        const refusal = complexityRefusal(
+          measureOperation(document, operation, {}, context.getSchema()),
+          limits,
+        );
+        if (refusal) {
+          context.reportError(
+            new GraphQLError(`The operation is too complex: ${refusal.reason}.`, {
+              nodes: [operation],
+              extensions: { code: 'QUERY_TOO_COMPLEX' },
+            }),
+          );
+        }
+      },
+    },
+  });
 }
