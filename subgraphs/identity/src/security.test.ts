@@ -280,7 +280,9 @@ describe('API keys', () => {
       role: 'USER',
       scopes: ['READ', 'TRADE'],
     });
-    expect(await client.verifyApiKey(`${keySecret.slice(0, -1)}A`)).toBeNull();
+    // One character changed (never the same character: that would be the key itself).
+    const altered = `${keySecret.slice(0, -1)}${keySecret.endsWith('A') ? 'B' : 'A'}`;
+    expect(await client.verifyApiKey(altered)).toBeNull();
     const listed = await call<{ apiKeys: Array<{ id: string; lastUsedAt: string | null }> }>(
       `{ apiKeys { id lastUsedAt } }`,
       {},
