@@ -16,7 +16,7 @@ import {
 } from '@graphex/schema';
 import type { MarketCatalog } from './domain/market.ts';
 import type { FillRecord, OrderRecord } from './domain/order.ts';
-import { foldOrderEvents } from './domain/order-fold.ts';
+import { foldOrderEvents, ProjectionInvariantError } from './domain/order-fold.ts';
 import { planPlaceOrder, type PlaceOrderRequest } from './domain/place-order.ts';
 import type { ProjectionRunner } from './projections/projection-runner.ts';
 import { fillsByOrderIds, ordersByIds } from './store/orders.ts';
@@ -36,6 +36,8 @@ export interface Trading {
 }
 
 const maxSymbolLength = 32;
+/** Recent live placements kept per instance for answering cancels without waiting. */
+const maxRecentOrders = 10_000;
 /** Order ids are the core's command sequence numbers: positive safe integers. */
 const orderIdPattern = /^[1-9]\d{0,15}$/;
 
@@ -82,21 +84,67 @@ export function createTrading(options: TradingOptions): Trading {
     }
   };
 
-  /** Rows as the read model has them once it applied everything before `outcome`, plus `outcome`. */
+  /**
+   * Live orders this instance placed recently, as the core answered: a cancel right after a
+   * placement need not wait for the projection to apply it. Bounded; oldest forgotten first.
+   */
+  const recent = new Map<string, { order: OrderRecord; fills: readonly FillRecord[] }>();
+  const remember = (order: OrderRecord, fills: readonly FillRecord[]): void => {
+    if (!['OPEN', 'PARTIALLY_FILLED', 'PENDING_TRIGGER'].includes(order.status)) return;
+    if (recent.size >= maxRecentOrders) recent.delete(recent.keys().next().value!);
+    const { knownFills: _fills, ...plain } = order;
+    recent.set(order.id, { order: plain, fills });
+  };
+
+  /**
+   * `ids` after `outcome`: the freshest known state of each (read model row or recent placement)
+   * with the outcome's events folded on top. That is exact when the state already holds every fill
+   * the core counted (OrderDone carries the filled quantity; the fold checks it); otherwise wait
+   * for the projection to apply everything before `outcome` and fold onto its rows.
+   */
   const ordersAfter = async (outcome: SubmitOutcome, ids: readonly string[]): Promise<OrderRecord[]> => {
+    const only = new Set(ids);
+    const attempt = async (useRecent: boolean): Promise<OrderRecord[] | null> => {
+      const rows = new Map((await ordersByIds(db, ids)).map((order) => [order.id, order]));
+      const storedFills = await fillsByOrderIds(db, ids);
+      const orders = new Map<string, OrderRecord>();
+      const fillsOf = new Map<string, readonly FillRecord[]>();
+      for (const id of ids) {
+        const row = rows.get(id);
+        const cached = useRecent ? recent.get(id) : undefined;
+        if (cached && (!row || cached.order.lastEventSeq > row.lastEventSeq)) {
+          orders.set(id, cached.order);
+          fillsOf.set(id, cached.fills);
+        } else if (row) {
+          orders.set(id, row);
+          fillsOf.set(
+            id,
+            storedFills.filter((fill) => fill.orderId === id),
+          );
+        }
+      }
+      try {
+        foldOrderEvents({ catalog: catalog.clone(), orders, events: outcome.events, only });
+      } catch (error) {
+        if (useRecent && error instanceof ProjectionInvariantError) return null;
+        throw error;
+      }
+      if (!ids.every((id) => orders.has(id))) {
+        if (useRecent) return null;
+        throw new Error(
+          `Orders ${ids.join(', ')} are missing from the read model after the core reported them.`,
+        );
+      }
+      return ids.map((id) => {
+        recent.delete(id);
+        return withFills(orders.get(id)!, fillsOf.get(id)!);
+      });
+    };
+    const fast = await attempt(true);
+    if (fast) return fast;
     const first = outcome.events[0]?.eventSeq;
     if (first !== undefined) await projection.waitFor(first - 1);
-    const orders = new Map((await ordersByIds(db, ids)).map((order) => [order.id, order]));
-    foldOrderEvents({ catalog: catalog.clone(), orders, events: outcome.events, only: new Set(ids) });
-    const fills = await fillsByOrderIds(db, ids);
-    return ids.map((id) => {
-      const order = orders.get(id);
-      if (!order) throw new Error(`Order ${id} is missing from the read model after the core reported it.`);
-      return withFills(
-        order,
-        fills.filter((fill) => fill.orderId === id),
-      );
-    });
+    return (await attempt(false))!;
   };
 
   /** The order once the read model reached everything the core did so far (for replies without events). */
@@ -134,10 +182,9 @@ export function createTrading(options: TradingOptions): Trading {
       });
       const order = orders.get(id);
       if (!order) throw new Error(`The core accepted order ${id} without an OrderAccepted event.`);
-      return withFills(
-        order,
-        folded.fills.map((entry) => entry.fill),
-      );
+      const fills = folded.fills.map((entry) => entry.fill);
+      remember(order, fills);
+      return withFills(order, fills);
     },
 
     async cancelOrder(identity, id) {
