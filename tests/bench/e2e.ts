@@ -102,8 +102,10 @@ async function main(): Promise<void> {
       EXCHANGE_ADMIN_EMAIL: 'bench-admin@graphex.test',
       EXCHANGE_ADMIN_PASSWORD: 'Bench-admin-2026',
       LOG_LEVEL: 'error',
-      // The benchmark measures the trading path, not the abuse limits.
-      GATEWAY_RATE_LIMIT_DISABLED: '1',
+      // The benchmark measures the trading path, not the abuse limits (all clients share one IP).
+      GATEWAY_RATE_LIMIT_PER_IP: '100000000',
+      GATEWAY_RATE_LIMIT_PER_IDENTITY: '100000000',
+      GATEWAY_SIGNIN_LIMIT_PER_IP: '100000',
     },
   });
   const url = platform.gatewayUrl;

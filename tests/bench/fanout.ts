@@ -29,7 +29,9 @@ async function main(): Promise<void> {
       EXCHANGE_ADMIN_EMAIL: 'fanout-admin@graphex.test',
       EXCHANGE_ADMIN_PASSWORD: 'Fanout-admin-2026',
       LOG_LEVEL: 'error',
-      GATEWAY_RATE_LIMIT_DISABLED: '1',
+      GATEWAY_RATE_LIMIT_PER_IP: '100000000',
+      GATEWAY_RATE_LIMIT_PER_IDENTITY: '100000000',
+      GATEWAY_SIGNIN_LIMIT_PER_IP: '100000',
     },
   });
   const url = platform.gatewayUrl;
