@@ -8,7 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HDNodeWallet, parseEther, type JsonRpcProvider, type Wallet } from 'ethers';
 import { createInProcessCoreClient, type InProcessCoreClient } from '@graphex/matching-core';
 import {
@@ -29,7 +30,7 @@ import {
   type LocalChain,
   type TestToken,
 } from '@graphex/tests/chain';
-import { createWalletsService, walletsMigrationsDir } from '../index.ts';
+import { createWalletsService, startWallets, walletsMigrationsDir } from '../index.ts';
 import { depositTransactionId } from '../domain/deposit.ts';
 import { findChainDeposit, listChainDeposits, statusHistoryOf } from '../store/chain.ts';
 import { depositAddressFor } from '../store/wallets.ts';
@@ -49,9 +50,22 @@ let test: TestDatabase;
 let keyring: DepositKeyring;
 let config: ChainWatcherConfig;
 
+const watchers: ChainWatcher[] = [];
+
 function newWatcher(coreClient: CoreClient = core): ChainWatcher {
-  return new ChainWatcher({ db: test.db, core: coreClient, provider, config, logger: testLogger });
+  const watcher = new ChainWatcher({ db: test.db, core: coreClient, provider, config, logger: testLogger });
+  watchers.push(watcher);
+  return watcher;
 }
+
+/** A watcher that died without releasing its lease: a successor must wait for it to expire. */
+async function waitForLeaseExpiry(): Promise<void> {
+  await sleep(config.leaseTtlMs + 200);
+}
+
+afterEach(async () => {
+  for (const watcher of watchers.splice(0)) await watcher.stop();
+});
 
 async function depositAddress(userId: string, currency: 'ETH' | 'USDT'): Promise<string> {
   return (await depositAddressFor(test.db, keyring, userId, currency, 'ethereum')).address;
@@ -123,6 +137,7 @@ beforeAll(async () => {
     maxBlocksPerPoll: 100,
     maxCreditsPerPoll: 100,
     reorgMarginBlocks: 16,
+    leaseTtlMs: 1_500,
   };
 }, 120_000);
 
@@ -333,6 +348,9 @@ describe('chain watcher on a local node', () => {
       close: async () => undefined,
     };
     await expect(newWatcher(crashAfterSubmit).pollOnce()).rejects.toThrow('process died');
+    // The dead watcher still holds the lease: nobody else polls until it expires.
+    expect((await newWatcher().pollOnce()).leader).toBe(false);
+    await waitForLeaseExpiry();
     expect(submits).toBe(1);
     expect((await findChainDeposit(test.db, id))!.creditState).toBe('SUBMITTING');
     expect(await coreBalance(grace, 'USDT')).toBe(123_456n);
@@ -368,15 +386,31 @@ describe('chain watcher on a local node', () => {
       close: async () => undefined,
     };
     await expect(newWatcher(crashBeforeSubmit).pollOnce()).rejects.toThrow('connection lost');
+    await waitForLeaseExpiry();
     expect((await findChainDeposit(test.db, id))!.creditState).toBe('SUBMITTING');
     expect(await coreBalance(heidi, 'ETH')).toBe(0n);
 
-    await newWatcher().pollOnce();
+    expect((await newWatcher().pollOnce()).leader).toBe(true);
     // The first poll clears the intent (not in the core's log) and submits it again.
     expect(await statusOf(id)).toBe('CONFIRMED');
     expect(await coreBalance(heidi, 'ETH')).toBe(31_337n);
     await newWatcher().pollOnce();
     expect(await coreBalance(heidi, 'ETH')).toBe(31_337n);
+    await expectConservation();
+  });
+
+  it('runs one watcher at a time: a second instance waits for the lease', async () => {
+    const judy = randomUUID();
+    const address = await depositAddress(judy, 'ETH');
+    const [one, two] = [newWatcher(), newWatcher()];
+    expect((await one.pollOnce()).leader).toBe(true);
+    const hash = await sendEth(address, 55n);
+    await chain.mine(minConfirmations);
+    expect(await two.pollOnce()).toMatchObject({ leader: false, found: 0, credited: 0 });
+    expect(await statusOf(depositTransactionId('ethereum', hash, -1))).toBeUndefined();
+    await one.stop();
+    expect(await two.pollOnce()).toMatchObject({ leader: true, found: 1, credited: 1 });
+    expect(await coreBalance(judy, 'ETH')).toBe(55n);
     await expectConservation();
   });
 
@@ -428,6 +462,53 @@ describe('chain watcher on a local node', () => {
       expect(transaction!.statusHistory[1]!.confirmations).toBe(minConfirmations);
     } finally {
       await service.close();
+    }
+  });
+
+  it('startWallets runs the watcher from ETH_* settings: a deposit to an issued address is credited on its own', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'wallets-service-'));
+    const xpub = HDNodeWallet.createRandom(undefined, accountPath).neuter().extendedKey;
+    const service = await startWallets(testConfig({ DATA_DIR: dataDir }), {
+      port: 0,
+      logger: testLogger,
+      coreClient: core,
+      env: {
+        ETH_DEPOSIT_XPUB: xpub,
+        ETH_RPC_URL: chain.rpcUrl,
+        ETH_MIN_CONFIRMATIONS: '2',
+        USDT_TOKEN_ADDRESS: token.address.toLowerCase(),
+        ETH_POLL_INTERVAL_MS: '50',
+        ETH_START_BLOCK: String((await chain.blockNumber()) + 1),
+      },
+    });
+    try {
+      expect(service.chainWatcher).not.toBeNull();
+      const kim = randomUUID();
+      const issued = await callSubgraph<{ createDepositAddress: { address: string } }>(
+        service.url,
+        'mutation { createDepositAddress(currency: "USDT") { address } }',
+        {},
+        userIdentity(kim),
+      );
+      const address = issued.data!.createDepositAddress.address;
+      await token.connect(funder).getFunction('transfer')(address, 8_000_000n);
+      await chain.mine(1);
+      const statusQuery = `query ($id: ID!) { _entities(representations: [{ __typename: "User", id: $id }]) {
+        ... on User { transactions { status amount } } } }`;
+      const statusNow = async (): Promise<string | undefined> => {
+        const response = await callSubgraph<{
+          _entities: Array<{ transactions: Array<{ status: string }> }>;
+        }>(service.url, statusQuery, { id: kim }, userIdentity(kim));
+        return response.data?._entities[0]?.transactions[0]?.status;
+      };
+      await expect.poll(statusNow, { timeout: 10_000, interval: 50 }).toBe('PENDING');
+      expect(await coreBalance(kim, 'USDT')).toBe(0n);
+      await chain.mine(1);
+      await expect.poll(statusNow, { timeout: 10_000, interval: 50 }).toBe('CONFIRMED');
+      expect(await coreBalance(kim, 'USDT')).toBe(8_000_000n);
+    } finally {
+      await service.close();
+      await rm(dataDir, { recursive: true, force: true });
     }
   });
 });

@@ -27,13 +27,16 @@
  *    marked credited with it; if there is none, the command never became durable and the deposit
  *    goes back to be submitted again.
  * So each (tx hash, log index) is credited at most once and, while the core is reachable,
- * eventually exactly once. Assumptions: one watcher per chain at a time (run it in one wallets
- * instance), no other service submits `Deposit`, and — with a remote core — a request of a crashed
- * watcher is sequenced or dropped by the core before the restarted watcher reads the event log
- * (the core has no idempotency key on Deposit; one would remove this assumption).
+ * eventually exactly once. Assumptions: no other service submits `Deposit`; one watcher per chain
+ * at a time — enforced by a lease row (any number of wallets instances may run the watcher; only
+ * the lease holder polls, and it marks SUBMITTING only with at least half the lease left, so a
+ * successor cannot take over while a submit is younger than that); and — with a remote core — a
+ * request of a crashed watcher is sequenced or dropped by the core before a successor reads the
+ * event log (the core has no idempotency key on Deposit; one would remove both core assumptions).
  */
+import { randomUUID } from 'node:crypto';
 import { getAddress, id as eventTopic, type Block, type JsonRpcProvider, type Log } from 'ethers';
-import type { Database, Logger } from '@graphex/runtime';
+import { ConfigError, type Database, type Logger } from '@graphex/runtime';
 import type { CoreClient, PublicCoreEvent } from '@graphex/schema';
 import {
   confirmationsAt,
@@ -49,6 +52,8 @@ import {
   markCredited,
   markRejected,
   markSubmitting,
+  acquireWatcherLease,
+  releaseWatcherLease,
   pruneBlocks,
   readCursor,
   refreshConfirmations,
@@ -78,6 +83,8 @@ export interface ChainWatcherConfig {
   readonly maxCreditsPerPoll: number;
   /** Block hashes kept below the cursor beyond the confirmation window, to locate fork points. */
   readonly reorgMarginBlocks: number;
+  /** How long the single-watcher lease lasts without renewal (renewed every poll and before each credit). */
+  readonly leaseTtlMs: number;
 }
 
 export const defaultMinConfirmations = 12;
@@ -88,12 +95,12 @@ export function chainWatcherConfigFromEnv(
 ): ChainWatcherConfig | null {
   const rpcUrl = env['ETH_RPC_URL'];
   if (!rpcUrl) return null;
-  if (!/^https?:\/\//.test(rpcUrl)) throw new Error('ETH_RPC_URL must be an http(s) URL.');
+  if (!/^https?:\/\//.test(rpcUrl)) throw new ConfigError('ETH_RPC_URL must be an http(s) URL.');
   const integer = (name: string, fallback: number, min: number, max: number): number => {
     const raw = env[name];
     if (raw === undefined || raw === '') return fallback;
     if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-      throw new Error(`${name} must be an integer in ${min}..${max}.`);
+      throw new ConfigError(`${name} must be an integer in ${min}..${max}.`);
     }
     return Number(raw);
   };
@@ -103,7 +110,9 @@ export function chainWatcherConfigFromEnv(
     try {
       usdtTokenAddress = getAddress(token);
     } catch {
-      throw new Error('USDT_TOKEN_ADDRESS must be an Ethereum address (EIP-55 checksum when mixed case).');
+      throw new ConfigError(
+        'USDT_TOKEN_ADDRESS must be an Ethereum address (EIP-55 checksum when mixed case).',
+      );
     }
   }
   const startRaw = env['ETH_START_BLOCK'];
@@ -116,10 +125,13 @@ export function chainWatcherConfigFromEnv(
     maxBlocksPerPoll: integer('ETH_MAX_BLOCKS_PER_POLL', 100, 1, 10_000),
     maxCreditsPerPoll: 100,
     reorgMarginBlocks: 64,
+    leaseTtlMs: 60_000,
   };
 }
 
 export interface PollReport {
+  /** False when another instance holds the watcher lease (this poll did nothing). */
+  readonly leader: boolean;
   readonly scannedToBlock: number | null;
   readonly found: number;
   readonly credited: number;
@@ -140,6 +152,8 @@ export class ChainWatcher {
   #running: Promise<unknown> = Promise.resolve();
   #timer: NodeJS.Timeout | null = null;
   #stopped = false;
+  /** This watcher's identity in the lease table. */
+  readonly #owner = randomUUID();
 
   constructor(options: {
     readonly db: Database;
@@ -174,6 +188,7 @@ export class ChainWatcher {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     await this.#running.catch(() => undefined);
+    await releaseWatcherLease(this.#db, this.#chain, this.#owner).catch(() => undefined);
   }
 
   /** One poll: resolve an in-flight credit, follow the chain (handling reorgs), credit what is ready. */
@@ -184,6 +199,9 @@ export class ChainWatcher {
   }
 
   async #poll(): Promise<PollReport> {
+    if (!(await this.#renewLease())) {
+      return { leader: false, scannedToBlock: null, found: 0, credited: 0, reorgedToBlock: null };
+    }
     const assets = await this.#assetIds();
     await this.#resolveInFlightCredit(assets);
 
@@ -231,7 +249,11 @@ export class ChainWatcher {
         cursor.number - this.#config.minConfirmations - this.#config.reorgMarginBlocks,
       );
     }
-    return { scannedToBlock: cursor?.number ?? null, found, credited, reorgedToBlock };
+    return { leader: true, scannedToBlock: cursor?.number ?? null, found, credited, reorgedToBlock };
+  }
+
+  #renewLease(): Promise<boolean> {
+    return acquireWatcherLease(this.#db, this.#chain, this.#owner, this.#config.leaseTtlMs);
   }
 
   /** Finds the newest stored block below `from` that the node still has, and rolls back to it. */
@@ -348,8 +370,11 @@ export class ChainWatcher {
   async #credit(deposit: ChainDepositRow, assets: AssetIds): Promise<boolean> {
     const assetId = assets.get(deposit.currency);
     if (assetId === undefined) throw new Error(`The core has no asset ${deposit.currency}`);
+    if (!(await this.#renewLease())) return false;
     const afterEventSeq = await this.#core.lastEventSeq();
-    if (!(await markSubmitting(this.#db, deposit.transactionId, afterEventSeq))) return false;
+    // Half the lease must remain: a submit outlasting that would let a successor recover too early.
+    const lease = { owner: this.#owner, minRemainingMs: Math.floor(this.#config.leaseTtlMs / 2) };
+    if (!(await markSubmitting(this.#db, deposit.transactionId, afterEventSeq, lease))) return false;
     // From here until the outcome is stored, a crash leaves SUBMITTING: resolved on the next poll.
     const outcome = await this.#core.submit({
       type: 'Deposit',

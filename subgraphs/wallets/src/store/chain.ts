@@ -353,13 +353,17 @@ export async function markSubmitting(
   db: Queryable,
   transactionId: string,
   afterEventSeq: number,
+  lease: { readonly owner: string; readonly minRemainingMs: number },
 ): Promise<boolean> {
+  // Only while holding the lease with time to spare: a watcher that lost it never submits.
   const result = await db.query(
     `UPDATE chain_deposits d SET credit_state = 'SUBMITTING', credit_after_event_seq = $2
      FROM transactions t
      WHERE d.transaction_id = $1 AND t.id = d.transaction_id AND t.status = 'PENDING' AND d.credit_state = 'NONE'
+       AND EXISTS (SELECT 1 FROM chain_watcher_lease l WHERE l.chain = d.chain AND l.owner = $3
+                   AND l.expires_at > now() + $4 * interval '1 millisecond')
      RETURNING d.transaction_id`,
-    [transactionId, afterEventSeq],
+    [transactionId, afterEventSeq, lease.owner, lease.minRemainingMs],
   );
   return result.rows.length === 1;
 }
@@ -455,4 +459,29 @@ export function markRejected(
 /** Forgets block hashes below `belowNumber` (older than the reorg window). */
 export async function pruneBlocks(db: Queryable, chain: Chain, belowNumber: number): Promise<void> {
   await db.query('DELETE FROM chain_blocks WHERE chain = $1 AND block_number < $2', [chain, belowNumber]);
+}
+
+/**
+ * Takes or renews the watcher lease of `chain` for `owner` until now + `ttlMs`. True when `owner`
+ * holds it now (it was free, expired, or already its own).
+ */
+export async function acquireWatcherLease(
+  db: Queryable,
+  chain: Chain,
+  owner: string,
+  ttlMs: number,
+): Promise<boolean> {
+  const result = await db.query<{ owner: string }>(
+    `INSERT INTO chain_watcher_lease (chain, owner, expires_at) VALUES ($1, $2, now() + $3 * interval '1 millisecond')
+     ON CONFLICT (chain) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at
+     WHERE chain_watcher_lease.owner = EXCLUDED.owner OR chain_watcher_lease.expires_at < now()
+     RETURNING owner`,
+    [chain, owner, ttlMs],
+  );
+  return result.rows.length === 1;
+}
+
+/** Gives the lease up (on a clean stop), so another instance may take over at once. */
+export async function releaseWatcherLease(db: Queryable, chain: Chain, owner: string): Promise<void> {
+  await db.query('DELETE FROM chain_watcher_lease WHERE chain = $1 AND owner = $2', [chain, owner]);
 }
