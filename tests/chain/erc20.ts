@@ -6,7 +6,11 @@
  * Beyond ERC-20 it has `mint` (owner only, for funding test accounts) and `transferMany` (several
  * Transfer logs in one transaction, so tests can tell deposits apart by log index).
  */
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Contract, ContractFactory, JsonRpcProvider, Wallet, type InterfaceAbi } from 'ethers';
 import type { LocalChain } from './local-node.ts';
 
@@ -99,28 +103,63 @@ interface Solc {
 
 let compiled: CompiledContract | undefined;
 
-/** Compiles `testTokenSource` with solc-js (once per process; a few seconds the first time). */
-export function compileTestToken(): CompiledContract {
-  if (compiled) return compiled;
+const compilerInput = {
+  language: 'Solidity',
+  sources: { 'TestUSDT.sol': { content: testTokenSource } },
+  settings: {
+    // Hardhat's network runs the newest hardforks; cancun is old enough for any of them.
+    evmVersion: 'cancun',
+    optimizer: { enabled: true, runs: 200 },
+    outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } },
+  },
+};
+
+/** Runs solc-js on `testTokenSource` (a few seconds: the compiler is emscripten code). */
+function compileWithSolc(): CompiledContract {
   const solc = require('solc') as Solc;
-  const input = {
-    language: 'Solidity',
-    sources: { 'TestUSDT.sol': { content: testTokenSource } },
-    settings: {
-      // Hardhat's network runs the newest hardforks; cancun is old enough for any of them.
-      evmVersion: 'cancun',
-      optimizer: { enabled: true, runs: 200 },
-      outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } },
-    },
-  };
-  const output = JSON.parse(solc.compile(JSON.stringify(input))) as SolcOutput;
+  const output = JSON.parse(solc.compile(JSON.stringify(compilerInput))) as SolcOutput;
   const errors = (output.errors ?? []).filter((error) => error.severity === 'error');
   if (errors.length > 0) {
     throw new Error(`solc ${solc.version()} failed:\n${errors.map((e) => e.formattedMessage).join('\n')}`);
   }
   const contract = output.contracts?.['TestUSDT.sol']?.['TestUSDT'];
   if (!contract) throw new Error('solc produced no TestUSDT contract');
-  compiled = { abi: contract.abi, bytecode: `0x${contract.evm.bytecode.object}` };
+  return { abi: contract.abi, bytecode: `0x${contract.evm.bytecode.object}` };
+}
+
+/**
+ * Compiles `testTokenSource` with solc-js, once per process. With `cache` (the default) the output
+ * is also kept in the OS temp directory under a key of the exact compiler input and solc version,
+ * so other test files (other processes) skip the seconds of compiling; `cache: false` always
+ * compiles.
+ */
+export function compileTestToken(options: { readonly cache?: boolean } = {}): CompiledContract {
+  if (options.cache === false) return compileWithSolc();
+  if (compiled) return compiled;
+  const solcVersion = (require('solc/package.json') as { version: string }).version;
+  const key = createHash('sha256')
+    .update(JSON.stringify({ solcVersion, compilerInput }))
+    .digest('hex')
+    .slice(0, 32);
+  const file = path.join(tmpdir(), 'graphex-solc-cache', `${key}.json`);
+  try {
+    const cached = JSON.parse(readFileSync(file, 'utf8')) as CompiledContract;
+    if (
+      typeof cached.bytecode === 'string' &&
+      /^0x[0-9a-f]+$/.test(cached.bytecode) &&
+      Array.isArray(cached.abi)
+    ) {
+      compiled = cached;
+      return cached;
+    }
+  } catch {
+    // No (readable) cache entry: compile.
+  }
+  compiled = compileWithSolc();
+  mkdirSync(path.dirname(file), { recursive: true });
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, JSON.stringify(compiled));
+  renameSync(temporary, file);
   return compiled;
 }
 
