@@ -147,30 +147,8 @@ const iso = (date: Date): string => date.toISOString();
 
 async function upsertOrders(tx: Queryable, orders: readonly OrderRecord[]): Promise<void> {
   if (orders.length === 0) return;
-  const rows = orders.map((o) => ({
-    id: o.id,
-    user_id: o.userId,
-    client_order_id: o.clientOrderId,
-    market_id: o.marketId,
-    symbol: o.symbol,
-    side: o.side,
-    type: o.type,
-    time_in_force: o.timeInForce,
-    post_only: o.postOnly,
-    self_trade_prevention: o.selfTradePrevention,
-    price: o.price,
-    stop_price: o.stopPrice,
-    quantity: o.quantity,
-    quote_quantity: o.quoteQuantity,
-    filled_quantity: o.filledQuantity,
-    filled_notional: o.filledNotional,
-    status: o.status,
-    done_reason: o.doneReason,
-    reject_reason: o.rejectReason,
-    created_at: iso(o.createdAt),
-    updated_at: iso(o.updatedAt),
-    last_sequence: o.lastEventSeq,
-  }));
+  // Column arrays through unnest: one statement per batch, and much cheaper to parse than JSON.
+  const column = <T>(pick: (order: OrderRecord) => T): T[] => orders.map(pick);
   const result = await tx.query(
     `INSERT INTO orders (id, user_id, client_order_id, market_id, symbol, side, type, time_in_force, post_only,
        self_trade_prevention, price, stop_price, quantity, quote_quantity, filled_quantity, filled_notional, status,
@@ -178,18 +156,42 @@ async function upsertOrders(tx: Queryable, orders: readonly OrderRecord[]): Prom
      SELECT id, user_id, client_order_id, market_id, symbol, side, type, time_in_force, post_only,
        self_trade_prevention, price, stop_price, quantity, quote_quantity, filled_quantity, filled_notional, status,
        done_reason, reject_reason, created_at, updated_at, '${coreStream}', last_sequence
-     FROM jsonb_to_recordset($1::jsonb) AS r(id text, user_id text, client_order_id text, market_id integer,
-       symbol text, side text, type text, time_in_force text, post_only boolean, self_trade_prevention text,
-       price numeric, stop_price numeric, quantity numeric, quote_quantity numeric, filled_quantity numeric,
-       filled_notional numeric, status text, done_reason text, reject_reason text, created_at timestamptz,
-       updated_at timestamptz, last_sequence bigint)
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::integer[], $5::text[], $6::text[], $7::text[], $8::text[],
+       $9::boolean[], $10::text[], $11::numeric[], $12::numeric[], $13::numeric[], $14::numeric[], $15::numeric[],
+       $16::numeric[], $17::text[], $18::text[], $19::text[], $20::timestamptz[], $21::timestamptz[], $22::bigint[])
+       AS r(id, user_id, client_order_id, market_id, symbol, side, type, time_in_force, post_only,
+         self_trade_prevention, price, stop_price, quantity, quote_quantity, filled_quantity, filled_notional, status,
+         done_reason, reject_reason, created_at, updated_at, last_sequence)
      ON CONFLICT (id) DO UPDATE SET
        price = excluded.price, stop_price = excluded.stop_price, quantity = excluded.quantity,
        filled_quantity = excluded.filled_quantity, filled_notional = excluded.filled_notional,
        status = excluded.status, done_reason = excluded.done_reason, updated_at = excluded.updated_at,
        last_stream = excluded.last_stream, last_sequence = excluded.last_sequence
      WHERE orders.last_sequence < excluded.last_sequence`,
-    [JSON.stringify(rows)],
+    [
+      column((o) => o.id),
+      column((o) => o.userId),
+      column((o) => o.clientOrderId),
+      column((o) => o.marketId),
+      column((o) => o.symbol),
+      column((o) => o.side),
+      column((o) => o.type),
+      column((o) => o.timeInForce),
+      column((o) => o.postOnly),
+      column((o) => o.selfTradePrevention),
+      column((o) => o.price),
+      column((o) => o.stopPrice),
+      column((o) => o.quantity),
+      column((o) => o.quoteQuantity),
+      column((o) => o.filledQuantity),
+      column((o) => o.filledNotional),
+      column((o) => o.status),
+      column((o) => o.doneReason),
+      column((o) => o.rejectReason),
+      column((o) => iso(o.createdAt)),
+      column((o) => iso(o.updatedAt)),
+      column((o) => String(o.lastEventSeq)),
+    ],
   );
   if (result.rowCount !== orders.length)
     throw new ProjectionInvariantError(
@@ -199,24 +201,25 @@ async function upsertOrders(tx: Queryable, orders: readonly OrderRecord[]): Prom
 
 async function insertFills(tx: Queryable, fills: readonly NewFill[]): Promise<void> {
   if (fills.length === 0) return;
-  const rows = fills.map(({ eventSeq, fill }) => ({
-    trade_id: fill.tradeId,
-    order_id: fill.orderId,
-    price: fill.price,
-    quantity: fill.quantity,
-    fee: fill.fee,
-    fee_currency: fill.feeCurrency,
-    liquidity: fill.liquidity,
-    created_at: iso(fill.createdAt),
-    sequence: eventSeq,
-  }));
+  const column = <T>(pick: (entry: NewFill) => T): T[] => fills.map(pick);
   const result = await tx.query(
     `INSERT INTO fills (trade_id, order_id, price, quantity, fee, fee_currency, liquidity, created_at, stream, sequence)
      SELECT trade_id, order_id, price, quantity, fee, fee_currency, liquidity, created_at, '${coreStream}', sequence
-     FROM jsonb_to_recordset($1::jsonb) AS r(trade_id text, order_id text, price numeric, quantity numeric,
-       fee numeric, fee_currency text, liquidity text, created_at timestamptz, sequence bigint)
+     FROM unnest($1::text[], $2::text[], $3::numeric[], $4::numeric[], $5::numeric[], $6::text[], $7::text[],
+       $8::timestamptz[], $9::bigint[])
+       AS r(trade_id, order_id, price, quantity, fee, fee_currency, liquidity, created_at, sequence)
      ON CONFLICT (order_id, trade_id) DO NOTHING`,
-    [JSON.stringify(rows)],
+    [
+      column((e) => e.fill.tradeId),
+      column((e) => e.fill.orderId),
+      column((e) => e.fill.price),
+      column((e) => e.fill.quantity),
+      column((e) => e.fill.fee),
+      column((e) => e.fill.feeCurrency),
+      column((e) => e.fill.liquidity),
+      column((e) => iso(e.fill.createdAt)),
+      column((e) => String(e.eventSeq)),
+    ],
   );
   if (result.rowCount !== fills.length)
     throw new ProjectionInvariantError('A trade was applied to an order twice under different sequences.');
