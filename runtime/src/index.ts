@@ -15,3 +15,4 @@ export { openDatabase, migrate, loadMigrations } from './db/index.ts';
 export type { Database, Queryable, QueryResult, OpenDatabaseOptions, Migration } from './db/index.ts';
 export * from './bus/index.ts';
 export * from './limits/index.ts';
+export * from './projection-runner.ts';

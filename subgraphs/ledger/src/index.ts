@@ -18,12 +18,14 @@ import {
   createLogger,
   matchingCoreUrl,
   openDatabase,
+  startProjectionRunner,
   startSubgraphService,
   subgraphPort,
   type BaseRequestContext,
   type Database,
   type Logger,
   type PlatformConfig,
+  type ProjectionRunner,
   type RunningService,
 } from '@graphex/runtime';
 import type { SubgraphContext } from './context.ts';
@@ -36,7 +38,6 @@ import {
   projectionPosition,
   type AssetCatalog,
 } from './projections/core-balances.ts';
-import { startProjectionRunner, type ProjectionRunner } from './projections/projection-runner.ts';
 
 export type { SubgraphContext } from './context.ts';
 export type { LedgerOperations } from './ledger-operations.ts';
@@ -74,6 +75,7 @@ export async function createLedgerService(options: LedgerServiceOptions): Promis
   const assets = await loadAssets(db);
   const projection = await startProjectionRunner({
     name: 'ledger',
+    readModel: 'balance',
     core,
     logger,
     maxEventsPerBatch,

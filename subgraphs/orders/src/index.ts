@@ -19,12 +19,14 @@ import {
   matchingCoreUrl,
   openBus,
   openDatabase,
+  startProjectionRunner,
   startSubgraphService,
   subgraphPort,
   type Bus,
   type Database,
   type Logger,
   type PlatformConfig,
+  type ProjectionRunner,
   type RunningService,
 } from '@graphex/runtime';
 import type { CoreClient } from '@graphex/schema';
@@ -36,7 +38,6 @@ import {
   maxEventsPerBatch,
   projectionPosition,
 } from './projections/order-projection.ts';
-import { startProjectionRunner, type ProjectionRunner } from './projections/projection-runner.ts';
 import { resolvers } from './resolvers/index.ts';
 import { OrdersView } from './store/orders-view.ts';
 import { publishNotifications, UserStreams } from './subscriptions/user-streams.ts';
@@ -76,6 +77,7 @@ export async function createOrdersService(options: OrdersServiceOptions): Promis
   const catalog = await loadCatalog(db);
   const projection = await startProjectionRunner({
     name: 'orders',
+    readModel: 'order',
     core,
     logger,
     maxEventsPerBatch,
@@ -194,7 +196,7 @@ export {
   ProjectionInvariantError,
 } from './projections/order-projection.ts';
 export type { ProjectionBatchResult } from './projections/order-projection.ts';
-export type { ProjectionRunner } from './projections/projection-runner.ts';
+export type { ProjectionRunner } from '@graphex/runtime';
 export { MarketCatalog, type MarketSpec, type AssetSpec } from './domain/market.ts';
 export { foldOrderEvents, type OrderNotification } from './domain/order-fold.ts';
 export { planPlaceOrder, type PlaceOrderRequest, type PlaceOrderPlan } from './domain/place-order.ts';

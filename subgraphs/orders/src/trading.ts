@@ -4,7 +4,13 @@
  * the answer is the core's verdict, folded from the events the command caused (read-your-writes),
  * on top of the read model's row for orders that existed before.
  */
-import { requireUser, type Identity, type Logger, type Queryable } from '@graphex/runtime';
+import {
+  requireUser,
+  type Identity,
+  type Logger,
+  type ProjectionRunner,
+  type Queryable,
+} from '@graphex/runtime';
 import {
   apiError,
   resultCodeName,
@@ -18,7 +24,6 @@ import type { MarketCatalog } from './domain/market.ts';
 import type { FillRecord, OrderRecord } from './domain/order.ts';
 import { foldOrderEvents, ProjectionInvariantError } from './domain/order-fold.ts';
 import { planPlaceOrder, type PlaceOrderRequest } from './domain/place-order.ts';
-import type { ProjectionRunner } from './projections/projection-runner.ts';
 import { fillsByOrderIds, ordersByIds } from './store/orders.ts';
 
 export interface TradingOptions {

@@ -7,10 +7,12 @@
  */
 import { apiError } from '@graphex/schema';
 import type { CoreClient, CoreSubscription, PublicCoreEvent } from '@graphex/schema';
-import type { Logger } from '@graphex/runtime';
+import type { Logger } from './logger.ts';
 
 export interface ProjectionRunnerOptions {
   readonly name: string;
+  /** What the read model holds, for messages to clients ("order", "balance"). */
+  readonly readModel: string;
   readonly core: CoreClient;
   readonly logger: Logger;
   /** Stored position (last applied eventSeq). */
@@ -96,12 +98,14 @@ export async function startProjectionRunner(options: ProjectionRunnerOptions): P
       if (eventSeq <= position) return Promise.resolve();
       if (waiters.size >= maxWaiters)
         return Promise.reject(
-          apiError('SERVICE_UNAVAILABLE', 'The order read model is behind; retry shortly.'),
+          apiError('SERVICE_UNAVAILABLE', `The ${options.readModel} read model is behind; retry shortly.`),
         );
       return new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => {
           waiters.delete(waiter);
-          reject(apiError('SERVICE_UNAVAILABLE', 'The order read model is behind; retry shortly.'));
+          reject(
+            apiError('SERVICE_UNAVAILABLE', `The ${options.readModel} read model is behind; retry shortly.`),
+          );
         }, timeoutMs);
         const waiter = {
           eventSeq,
