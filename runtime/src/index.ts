@@ -16,3 +16,4 @@ export type { Database, Queryable, QueryResult, OpenDatabaseOptions, Migration }
 export * from './bus/index.ts';
 export * from './limits/index.ts';
 export * from './projection-runner.ts';
+export * from './audit/index.ts';

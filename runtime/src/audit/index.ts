@@ -1,0 +1,3 @@
+export * from './chain.ts';
+export * from './outbox.ts';
+export * from './verify.ts';
