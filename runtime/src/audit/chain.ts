@@ -23,6 +23,7 @@ export interface AuditEvent {
   readonly action: string;
   /** The request id, or e.g. `core:<eventSeq>` for events projected from the core. */
   readonly requestId: string;
+  /** The user the action is about (a UUID), if any. */
   readonly targetUserId: string | null;
   /** Flat string map (amounts as decimal strings), hashed in key order. */
   readonly details: Readonly<Record<string, string>>;
@@ -62,6 +63,7 @@ export const auditLimits = {
 } as const;
 
 const actionPattern = /^[A-Z][A-Z0-9_]{0,63}$/;
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const sourcePattern = /^[a-z][a-z0-9-]{0,31}$/;
 
 /** A human-readable reason the event cannot enter the chain, or null when it is well formed. */
@@ -77,8 +79,11 @@ export function validateAuditEvent(event: AuditEvent): string | null {
     if (typeof value !== 'string' || value.length === 0 || value.length > auditLimits.maxTextLength)
       return `${name} must be a non-empty string of at most ${auditLimits.maxTextLength} characters`;
   }
-  if (event.targetUserId !== null && (typeof event.targetUserId !== 'string' || event.targetUserId === ''))
-    return 'targetUserId must be a non-empty string or null';
+  if (
+    event.targetUserId !== null &&
+    (typeof event.targetUserId !== 'string' || !uuidPattern.test(event.targetUserId))
+  )
+    return 'targetUserId must be a user id (UUID) or null';
   const entries = Object.entries(event.details);
   if (entries.length > auditLimits.maxDetails) return `more than ${auditLimits.maxDetails} details`;
   for (const [key, value] of entries) {

@@ -118,7 +118,7 @@ export function startAuditRelay(options: AuditRelayOptions): AuditRelay {
     const rows = (
       await db.query<OutboxRow>(
         `SELECT id::text AS id, source_key, event FROM audit_outbox
-         WHERE shipped_at IS NULL AND ($1::bigint IS NULL OR id <= $1::bigint) ORDER BY id LIMIT $2`,
+         WHERE shipped_at IS NULL AND ($1::bigint IS NULL OR id <= $1::bigint) ORDER BY audit_outbox.id LIMIT $2`,
         [upToId, batchSize],
       )
     ).rows;

@@ -71,7 +71,7 @@ export async function readAuditLogPage(
   limit: number,
 ): Promise<ChainedAuditEntry[]> {
   const result = await db.query<AuditLogRow>(
-    `SELECT ${auditLogColumns} FROM audit_log WHERE ($1::bigint IS NULL OR id > $1::bigint) ORDER BY id LIMIT $2`,
+    `SELECT ${auditLogColumns} FROM audit_log WHERE ($1::bigint IS NULL OR id > $1::bigint) ORDER BY audit_log.id LIMIT $2`,
     [afterId, limit],
   );
   return result.rows.map(auditLogRowToEntry);
