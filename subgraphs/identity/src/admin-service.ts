@@ -1,18 +1,33 @@
 /** Administrative use cases: role changes (ADMIN) and reading the audit chain (ADMIN, COMPLIANCE). */
-import { roles, type Database, type Role } from '@graphex/runtime';
+import {
+  createAuditChainVerifier,
+  readAuditHeadHash,
+  readAuditLogPage,
+  roles,
+  type AuditChainCheck,
+  type Database,
+  type Role,
+} from '@graphex/runtime';
 import { apiError } from '@graphex/schema';
 import type { Actor, Auditor } from './audit.ts';
-import { verifyAuditChain, type AuditChainCheck, type ChainedAuditRecord } from './domain/audit-chain.ts';
+import type { ChainedAuditRecord } from './domain/audit-chain.ts';
 import { isUuid, type UserRecord } from './domain/user.ts';
-import { allAudit, listAudit } from './store/audit.ts';
+import { listAudit } from './store/audit.ts';
 import { findUserById, setRoleById } from './store/users.ts';
 
 export interface AdminService {
   setUserRole(actor: Actor, userId: string, role: string): Promise<UserRecord>;
   auditLog(
     actor: Actor,
-    filter: { userId: string | null; after: string | null; first: number },
+    filter: {
+      userId: string | null;
+      after: string | null;
+      first: number;
+      source?: string | null;
+      action?: string | null;
+    },
   ): Promise<ChainedAuditRecord[]>;
+  /** Verifies the whole chain in this process (the `audit:verify` CLI does the same on its own). */
   verifyAudit(): Promise<AuditChainCheck>;
 }
 
@@ -53,9 +68,28 @@ export function createAdminService(options: { db: Database; audit: Auditor }): A
       if (filter.after !== null && !/^[0-9]{1,18}$/.test(filter.after))
         throw apiError('BAD_USER_INPUT', 'after is the id of an audit record.', { field: 'after' });
       const limit = Math.min(Math.max(filter.first, 1), 200);
-      return listAudit(db, { targetUserId: filter.userId, afterId: filter.after, limit });
+      return listAudit(db, {
+        targetUserId: filter.userId,
+        afterId: filter.after,
+        source: filter.source ?? null,
+        action: filter.action ?? null,
+        limit,
+      });
     },
 
-    verifyAudit: async () => verifyAuditChain(await allAudit(db)),
+    verifyAudit: () =>
+      db.transaction(async (tx) => {
+        const verifier = createAuditChainVerifier();
+        const headHash = await readAuditHeadHash(tx);
+        for (let afterId: string | null = null; ;) {
+          const page = await readAuditLogPage(tx, afterId, 1000);
+          for (const entry of page) {
+            const failed = verifier.push(entry);
+            if (failed) return failed;
+          }
+          if (page.length < 1000) return verifier.finish(headHash);
+          afterId = page[page.length - 1]!.id;
+        }
+      }),
   };
 }

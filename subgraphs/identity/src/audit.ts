@@ -1,7 +1,22 @@
-/** Who did something (for the audit chain) and the one way to append an audit record. */
-import type { Identity, Logger, Queryable } from '@graphex/runtime';
-import type { AuditAction } from './domain/audit-chain.ts';
-import { appendAudit } from './store/audit.ts';
+/**
+ * Who did something (for the audit chain), the one way identity appends its own audit entries, and
+ * the intake of entries other services ship from their outboxes (`POST /internal/audit/append`).
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  auditEventFromJson,
+  isAuditSource,
+  isAuditSourceKey,
+  maxAuditAppendBatch,
+  validateAuditEvent,
+  type AuditEvent,
+  type Database,
+  type Identity,
+  type Logger,
+  type Queryable,
+} from '@graphex/runtime';
+import { identityAuditSource, type AuditAction } from './domain/audit-chain.ts';
+import { appendAuditEntry } from './store/audit.ts';
 
 export interface Actor {
   readonly identity: Identity;
@@ -14,9 +29,13 @@ export function systemActor(name: string, requestId: string): Actor & { readonly
 }
 
 export interface Auditor {
+  /**
+   * Appends an entry (source `identity`) in the action's transaction. An anonymous actor is
+   * recorded as `name` (default `system`) with role `actorRole` (default SYSTEM).
+   */
   append(
     tx: Queryable,
-    actor: Actor & { readonly name?: string },
+    actor: Actor & { readonly name?: string; readonly actorRole?: string },
     action: AuditAction,
     targetUserId: string | null,
     details: Record<string, string>,
@@ -27,10 +46,12 @@ export function createAuditor(logger: Logger, clock: () => Date): Auditor {
   return {
     async append(tx, actor, action, targetUserId, details) {
       const { identity } = actor;
-      const record = await appendAudit(tx, {
+      // Identity's own entries need a key only to be unique: they are never shipped twice.
+      const sourceKey = `${action.toLowerCase()}:${randomUUID()}`;
+      const entry = await appendAuditEntry(tx, identityAuditSource, sourceKey, {
         occurredAt: clock(),
         actor: identity.kind === 'anonymous' ? (actor.name ?? 'system') : identity.userId,
-        actorRole: identity.kind === 'anonymous' ? 'SYSTEM' : identity.role,
+        actorRole: identity.kind === 'anonymous' ? (actor.actorRole ?? 'SYSTEM') : identity.role,
         action,
         requestId: actor.requestId,
         targetUserId,
@@ -40,7 +61,54 @@ export function createAuditor(logger: Logger, clock: () => Date): Auditor {
           ...(identity.kind === 'apiKey' ? { apiKeyId: identity.apiKeyId } : {}),
         },
       });
-      logger.info('audit', { action, auditId: record.id, targetUserId, requestId: actor.requestId });
+      logger.info('audit', { action, auditId: entry?.id, targetUserId, requestId: actor.requestId });
     },
   };
+}
+
+export type AuditIntakeResult =
+  | { readonly ok: true; readonly appended: number; readonly duplicates: number }
+  | { readonly ok: false; readonly error: string };
+
+/**
+ * Appends the records a service shipped, in order, in one transaction; records already in the chain
+ * (same source and key: a re-shipment) are skipped. The whole batch is refused when any record is
+ * malformed, so a bad record cannot be half-applied.
+ */
+export async function appendShippedAudit(
+  db: Database,
+  logger: Logger,
+  callerService: string,
+  body: Record<string, unknown>,
+): Promise<AuditIntakeResult> {
+  const source = body['source'];
+  const records = body['records'];
+  if (typeof source !== 'string' || !isAuditSource(source))
+    return { ok: false, error: 'source must be a service name (lower-case letters, digits, -).' };
+  // A service appends as itself only; identity's own entries never come through this door.
+  if (source !== callerService || source === identityAuditSource)
+    return { ok: false, error: `A ${callerService} service token cannot append entries of ${source}.` };
+  if (!Array.isArray(records) || records.length === 0 || records.length > maxAuditAppendBatch)
+    return { ok: false, error: `records must be an array of 1..${maxAuditAppendBatch} records.` };
+  const parsed: { sourceKey: string; event: AuditEvent }[] = [];
+  for (const [index, record] of (records as unknown[]).entries()) {
+    const r = (typeof record === 'object' && record !== null ? record : {}) as Record<string, unknown>;
+    const sourceKey = r['sourceKey'];
+    const event = auditEventFromJson(r['event']);
+    if (typeof sourceKey !== 'string' || !isAuditSourceKey(sourceKey))
+      return { ok: false, error: `records[${index}].sourceKey is missing or too long.` };
+    if (!event) return { ok: false, error: `records[${index}].event is not an audit event.` };
+    const problem = validateAuditEvent(event);
+    if (problem) return { ok: false, error: `records[${index}].event: ${problem}.` };
+    parsed.push({ sourceKey, event });
+  }
+  const counts = await db.transaction(async (tx) => {
+    let appended = 0;
+    for (const { sourceKey, event } of parsed) {
+      if (await appendAuditEntry(tx, source, sourceKey, event)) appended += 1;
+    }
+    return { appended, duplicates: parsed.length - appended };
+  });
+  logger.info('audit entries shipped in', { source, ...counts });
+  return { ok: true, ...counts };
 }

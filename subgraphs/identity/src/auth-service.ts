@@ -31,7 +31,7 @@ import {
 } from './store/sessions.ts';
 import { findCredentialsByEmail, findUserById, insertUser, setRoleByEmail } from './store/users.ts';
 import type { Queryable } from '@graphex/runtime';
-import type { Actor, Auditor } from './audit.ts';
+import { systemActor, type Actor, type Auditor } from './audit.ts';
 import { afterFailure, lockRemainingMs, throttleSubject } from './domain/login-throttle.ts';
 import { clearThrottle, lockThrottle, readThrottle, writeThrottle } from './store/throttle.ts';
 import { revokeAllSessions, sessionStatus } from './store/sessions.ts';
@@ -62,17 +62,26 @@ export interface AuthServiceOptions {
 export type AdminBootstrapOutcome = 'created' | 'promoted' | 'unchanged';
 
 export interface AuthService {
-  register(input: { email: string; password: string }): Promise<AuthResult>;
-  login(input: { email: string; password: string; totpCode?: string | null }): Promise<AuthResult>;
-  refreshSession(refreshToken: string): Promise<AuthResult>;
+  /** `requestId` (the request's id, for the audit entry) defaults to the operation name. */
+  register(input: { email: string; password: string }, requestId?: string): Promise<AuthResult>;
+  login(
+    input: { email: string; password: string; totpCode?: string | null },
+    requestId?: string,
+  ): Promise<AuthResult>;
+  refreshSession(refreshToken: string, requestId?: string): Promise<AuthResult>;
   /** Revokes the identity's current session; false when there is none (API key, already revoked). */
-  logout(identity: Identity): Promise<boolean>;
+  logout(identity: Identity, requestId?: string): Promise<boolean>;
   /** Revokes every session of the caller (all devices); how many were active. */
   logoutAll(actor: Actor): Promise<number>;
   /** For the gateway: is this session active, and what is the user's role now. */
   sessionStatus(userId: string, sessionId: string): Promise<{ active: boolean; role: Role | null }>;
   /** Ensures an ADMIN user with this email exists (idempotent). */
   bootstrapAdmin(email: string, password: string): Promise<AdminBootstrapOutcome>;
+}
+
+/** The identity of a user who just proved who they are (register, login) in `sessionId`. */
+function userIdentity(user: UserRecord, sessionId: string): Identity {
+  return { kind: 'user', userId: user.id, role: user.role, sessionId };
 }
 
 function invalidCredentials(): Error {
@@ -117,16 +126,31 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
     };
   }
 
-  /** Counts a failed sign-in for the email; the failure that reaches the limit locks it (audited). */
-  async function recordFailure(subject: string, userId: string | null): Promise<void> {
+  /**
+   * Counts a failed sign-in for the email and audits it (the caller is anonymous: the entry names
+   * the email only by its hash, never the password); the failure that reaches the limit locks it.
+   */
+  async function recordFailure(
+    subject: string,
+    userId: string | null,
+    reason: 'INVALID_CREDENTIALS' | 'TWO_FACTOR_INVALID',
+    requestId: string,
+  ): Promise<void> {
     const now = clock();
     await db.transaction(async (tx) => {
       const { next, locked } = afterFailure(await lockThrottle(tx, subject, now), now);
       await writeThrottle(tx, subject, next);
+      await audit.append(
+        tx,
+        { identity: { kind: 'anonymous' }, requestId, name: 'anonymous', actorRole: 'ANONYMOUS' },
+        'LOGIN_FAILED',
+        userId,
+        { emailHash: subject, reason, knownAccount: String(userId !== null) },
+      );
       if (locked) {
         await audit.append(
           tx,
-          { identity: { kind: 'anonymous' }, requestId: 'login', name: 'login-throttle' },
+          { identity: { kind: 'anonymous' }, requestId, name: 'login-throttle' },
           'ACCOUNT_LOCKED',
           userId,
           {
@@ -146,7 +170,7 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
   }
 
   return {
-    async register(input) {
+    async register(input, requestId = 'register') {
       const email = checkEmail(input.email);
       if (!email.ok) throw apiError('BAD_USER_INPUT', email.reason, { field: 'email' });
       const violations = checkPassword(input.password, email.email);
@@ -168,13 +192,21 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
         });
         if (!inserted)
           throw apiError('ALREADY_EXISTS', 'An account with this email already exists.', { field: 'email' });
-        return { user: inserted, ...(await startSession(tx, inserted, now)) };
+        const session = await startSession(tx, inserted, now);
+        await audit.append(
+          tx,
+          { identity: userIdentity(inserted, session.sessionId), requestId },
+          'USER_REGISTERED',
+          inserted.id,
+          {},
+        );
+        return { user: inserted, ...session };
       });
       logger.info('user registered', { userId: user.id, sessionId });
       return authResult(user, sessionId, refresh, now);
     },
 
-    async login(input) {
+    async login(input, requestId = 'login') {
       const email = checkEmail(input.email);
       // Neither check depends on stored data, so answering fast reveals nothing about accounts.
       if (!email.ok || input.password.length > maxLoginPasswordLength) throw invalidCredentials();
@@ -192,7 +224,7 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
           reason: credentials ? 'wrong password' : 'unknown email',
           ...(credentials ? { userId: credentials.user.id } : {}),
         });
-        await recordFailure(subject, credentials?.user.id ?? null);
+        await recordFailure(subject, credentials?.user.id ?? null, 'INVALID_CREDENTIALS', requestId);
         throw invalidCredentials();
       }
       const now = clock();
@@ -203,12 +235,20 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
           if (checked !== 'OK') return { kind: 'totp-invalid' as const };
         }
         await clearThrottle(tx, subject);
-        return { kind: 'ok' as const, ...(await startSession(tx, credentials.user, now)) };
+        const session = await startSession(tx, credentials.user, now);
+        await audit.append(
+          tx,
+          { identity: userIdentity(credentials.user, session.sessionId), requestId },
+          'LOGIN_SUCCEEDED',
+          credentials.user.id,
+          { twoFactor: String(credentials.user.twoFactorEnabled) },
+        );
+        return { kind: 'ok' as const, ...session };
       });
       if (outcome.kind === 'totp-required')
         throw apiError('TWO_FACTOR_REQUIRED', 'This account has two-factor authentication: send totpCode.');
       if (outcome.kind === 'totp-invalid') {
-        await recordFailure(subject, credentials.user.id);
+        await recordFailure(subject, credentials.user.id, 'TWO_FACTOR_INVALID', requestId);
         throw apiError('TWO_FACTOR_INVALID', 'The two-factor code is wrong, expired or already used.');
       }
       logger.info('user signed in', { userId: credentials.user.id, sessionId: outcome.sessionId });
@@ -231,7 +271,7 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
         ? sessionStatus(db, userId, sessionId)
         : Promise.resolve({ active: false, role: null }),
 
-    async refreshSession(refreshToken) {
+    async refreshSession(refreshToken, requestId = 'refreshSession') {
       const rejected = () =>
         apiError('UNAUTHENTICATED', 'The refresh token is invalid, expired or revoked. Sign in again.');
       if (!looksLikeRefreshToken(refreshToken)) throw rejected();
@@ -243,6 +283,14 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
         if (!state || state.sessionRevokedAt) return { kind: 'rejected' as const };
         const revokeFamily = async () => {
           await revokeSession(tx, { id: state.sessionId, userId: state.userId }, 'REFRESH_TOKEN_REUSE', now);
+          // Someone replayed a used refresh token: a stolen token or a buggy client; worth a record.
+          await audit.append(
+            tx,
+            { identity: { kind: 'anonymous' }, requestId, name: 'refresh-token-guard' },
+            'REFRESH_TOKEN_REUSED',
+            state.userId,
+            { revokedSessionId: state.sessionId },
+          );
           return { kind: 'reused' as const, sessionId: state.sessionId, userId: state.userId };
         };
         if (state.usedAt) return revokeFamily();
@@ -266,17 +314,17 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
       return authResult(outcome.user, outcome.sessionId, outcome.refresh, now);
     },
 
-    async logout(identity) {
+    async logout(identity, requestId = 'logout') {
       if (identity.kind === 'anonymous') throw apiError('UNAUTHENTICATED', 'Sign in to do this.');
       // API keys have no session; a session id that is not a UUID cannot name one of ours.
       if (identity.kind !== 'user' || identity.sessionId === null || !isUuid(identity.sessionId))
         return false;
-      const revoked = await revokeSession(
-        db,
-        { id: identity.sessionId, userId: identity.userId },
-        'LOGOUT',
-        clock(),
-      );
+      const sessionId = identity.sessionId;
+      const revoked = await db.transaction(async (tx) => {
+        const done = await revokeSession(tx, { id: sessionId, userId: identity.userId }, 'LOGOUT', clock());
+        if (done) await audit.append(tx, { identity, requestId }, 'LOGGED_OUT', identity.userId, {});
+        return done;
+      });
       if (revoked) logger.info('user signed out', { userId: identity.userId, sessionId: identity.sessionId });
       return revoked;
     },
@@ -301,7 +349,19 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
           `EXCHANGE_ADMIN_EMAIL ${email.email} belongs to an existing non-admin account whose password is not EXCHANGE_ADMIN_PASSWORD; refusing to promote it.`,
         );
       }
-      await setRoleByEmail(db, email.email, 'ADMIN');
+      await db.transaction(async (tx) => {
+        await setRoleByEmail(tx, email.email, 'ADMIN');
+        await audit.append(
+          tx,
+          systemActor('admin-bootstrap', 'startup'),
+          'ADMIN_BOOTSTRAPPED',
+          existing.user.id,
+          {
+            outcome: 'promoted',
+            from: existing.user.role,
+          },
+        );
+      });
       logger.info('admin user promoted', { userId: existing.user.id, email: email.email });
       return 'promoted';
     }
@@ -312,12 +372,19 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
       );
     }
     const passwordHash = await hasher.hash(password);
-    const created = await insertUser(db, {
-      id: randomUUID(),
-      email: email.email,
-      passwordHash,
-      role: 'ADMIN',
-      createdAt: clock(),
+    const created = await db.transaction(async (tx) => {
+      const inserted = await insertUser(tx, {
+        id: randomUUID(),
+        email: email.email,
+        passwordHash,
+        role: 'ADMIN',
+        createdAt: clock(),
+      });
+      if (inserted)
+        await audit.append(tx, systemActor('admin-bootstrap', 'startup'), 'ADMIN_BOOTSTRAPPED', inserted.id, {
+          outcome: 'created',
+        });
+      return inserted;
     });
     if (!created) {
       // Someone created this email between our read and insert: decide again on what exists now

@@ -5,7 +5,10 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
+  auditInternalPaths,
   BodyTooLargeError,
+  chainedAuditEntryToJson,
+  maxAuditExportPage,
   headerValue,
   identityInternalPaths,
   readBody,
@@ -16,6 +19,8 @@ import {
   type WithdrawalPolicy,
 } from '@graphex/runtime';
 import type { ApiKeyService } from './api-key-service.ts';
+import { appendShippedAudit } from './audit.ts';
+import { exportAudit } from './store/audit.ts';
 import type { AuthService } from './auth-service.ts';
 import { withdrawalLimitsByTier } from './domain/kyc.ts';
 import { isUuid } from './domain/user.ts';
@@ -30,8 +35,14 @@ const maxInternalBodyBytes = 8 * 1024;
 
 type Route = (request: IncomingMessage, response: ServerResponse) => Promise<void>;
 
-async function jsonBody(request: IncomingMessage): Promise<Record<string, unknown> | null> {
-  const text = await readBody(request, maxInternalBodyBytes);
+/** An append batch: up to `maxAuditAppendBatch` records of bounded size. */
+const maxAuditAppendBodyBytes = 4 * 1024 * 1024;
+
+async function jsonBody(
+  request: IncomingMessage,
+  maxBytes = maxInternalBodyBytes,
+): Promise<Record<string, unknown> | null> {
+  const text = await readBody(request, maxBytes);
   try {
     const parsed: unknown = JSON.parse(text);
     return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
@@ -57,7 +68,10 @@ export function identityRoutes(services: {
 
   /** Wraps an internal endpoint: POST only, service token required, bounded JSON body. */
   const internal =
-    (handler: (body: Record<string, unknown>) => Promise<unknown>): Route =>
+    (
+      handler: (body: Record<string, unknown>, service: string) => Promise<unknown>,
+      maxBodyBytes = maxInternalBodyBytes,
+    ): Route =>
     async (request, response) => {
       if (request.method !== 'POST') return sendJson(response, 405, { error: 'POST only.' });
       const service = await verifyServiceToken(
@@ -67,13 +81,13 @@ export function identityRoutes(services: {
       if (!service) return sendJson(response, 401, { error: 'A platform service token is required.' });
       let body: Record<string, unknown> | null;
       try {
-        body = await jsonBody(request);
+        body = await jsonBody(request, maxBodyBytes);
       } catch (error) {
         if (error instanceof BodyTooLargeError) return sendJson(response, 413, { error: error.message });
         throw error;
       }
       if (!body) return sendJson(response, 400, { error: 'Body must be a JSON object.' });
-      const result = await handler(body);
+      const result = await handler(body, service);
       if (result === undefined) return sendJson(response, 400, { error: 'Missing or malformed fields.' });
       sendJson(response, 200, result);
     };
@@ -117,6 +131,34 @@ export function identityRoutes(services: {
       };
       return { policy };
     }),
+    [auditInternalPaths.append]: internal(async (body, service) => {
+      const result = await appendShippedAudit(services.db, logger, service, body);
+      if (!result.ok) {
+        logger.warn('audit append refused', { service, error: result.error });
+        return undefined;
+      }
+      return { appended: result.appended, duplicates: result.duplicates };
+    }, maxAuditAppendBodyBytes),
+    [auditInternalPaths.export]: async (request, response) => {
+      if (request.method !== 'GET') return sendJson(response, 405, { error: 'GET only.' });
+      const service = await verifyServiceToken(
+        headerValue(request, serviceTokenHeader),
+        services.internalTokenSecret,
+      );
+      if (!service) return sendJson(response, 401, { error: 'A platform service token is required.' });
+      const query = new URL(request.url ?? '/', 'http://identity').searchParams;
+      const after = query.get('after') ?? '0';
+      const limit = Number(query.get('limit') ?? String(maxAuditExportPage));
+      if (!/^[0-9]{1,18}$/.test(after) || !Number.isInteger(limit) || limit < 1 || limit > maxAuditExportPage)
+        return sendJson(response, 400, {
+          error: `after must be an entry id and limit an integer in 1..${maxAuditExportPage}.`,
+        });
+      const page = await exportAudit(services.db, after, limit);
+      sendJson(response, 200, {
+        entries: page.entries.map(chainedAuditEntryToJson),
+        headHash: page.headHash,
+      });
+    },
     [kycWebhookPath]: async (request, response) => {
       if (request.method !== 'POST') return sendJson(response, 405, { error: 'POST only.' });
       let text: string;

@@ -56,19 +56,25 @@ export type AuditDetail = {
   value: Scalars['String']['output'];
 };
 
-/** One record of identity's hash-chained audit log. */
+/** One record of the exchange's hash-chained audit log. */
 export type AuditRecord = {
   __typename?: 'AuditRecord';
   action: Scalars['String']['output'];
-  /** User id, `provider:<name>` or a system component. */
+  /** User id, `service:<name>`, `provider:<name>`, `anonymous` (failed sign-in) or a system component. */
   actor: Scalars['String']['output'];
   actorRole: Scalars['String']['output'];
   details: Array<AuditDetail>;
+  /** SHA-256 over the record's content, source, key and previousHash; `npm run audit:verify` recomputes it. */
   hash: Scalars['String']['output'];
   id: Scalars['ID']['output'];
   occurredAt: Scalars['DateTime']['output'];
+  /** Hash of the record before it (64 zeros for the first): the chain link. */
   previousHash: Scalars['String']['output'];
   requestId: Scalars['String']['output'];
+  /** The service that recorded it: identity, orders, ledger, wallets … */
+  source: Scalars['String']['output'];
+  /** Key of the record within its source (it is appended once per source and key). */
+  sourceKey: Scalars['String']['output'];
   targetUserId?: Maybe<Scalars['ID']['output']>;
 };
 
@@ -272,7 +278,11 @@ export type Query = {
   __typename?: 'Query';
   /** The caller's API keys, newest first (revoked ones included). Signed-in users only (not API keys). */
   apiKeys: Array<ApiKey>;
-  /** Identity's audit chain, oldest first, after the record `after`. COMPLIANCE and ADMIN. `first` 1..200. */
+  /**
+   * The exchange's audit chain (identity's own entries and those shipped by orders, ledger, wallets …),
+   * oldest first, after the record `after`, optionally only about `userId`, from `source` or of
+   * `action`. COMPLIANCE and ADMIN. `first` 1..200.
+   */
   auditLog: Array<AuditRecord>;
   /** KYC cases, oldest first, optionally by status or user. COMPLIANCE and ADMIN. `first` 1..200. */
   kycCases: Array<KycCase>;
@@ -282,8 +292,10 @@ export type Query = {
 
 
 export type QueryAuditLogArgs = {
+  action?: InputMaybe<Scalars['String']['input']>;
   after?: InputMaybe<Scalars['ID']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
+  source?: InputMaybe<Scalars['String']['input']>;
   userId?: InputMaybe<Scalars['ID']['input']>;
 };
 
@@ -524,6 +536,8 @@ export type AuditRecordResolvers<ContextType = SubgraphContext, ParentType exten
   occurredAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   previousHash?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   requestId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  sourceKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   targetUserId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
 }>;
 

@@ -1,15 +1,20 @@
 /**
- * Hash-chained audit records (DESIGN.md rule 8): each record's hash covers its content and the
- * previous record's hash, so editing, deleting or reordering a record breaks every later link and
- * `verifyAuditChain` names the first record that no longer fits.
+ * Identity keeps the exchange's one hash-chained audit log (DESIGN.md rule 8). The hashing and
+ * verification live in `@graphex/runtime` (`audit/chain.ts`) because the `audit:verify` CLI must
+ * recompute them without trusting this service; this module names identity's own actions.
  */
-import { createHash } from 'node:crypto';
+import type { ChainedAuditEntry } from '@graphex/runtime';
 
-export const genesisHash = '0'.repeat(64);
-
+/** Actions identity records about itself (other services record their own, via their outbox). */
 export const auditActions = [
+  'USER_REGISTERED',
+  'LOGIN_SUCCEEDED',
+  'LOGIN_FAILED',
+  'LOGGED_OUT',
   'SESSIONS_REVOKED',
+  'REFRESH_TOKEN_REUSED',
   'ACCOUNT_LOCKED',
+  'ADMIN_BOOTSTRAPPED',
   'TWO_FACTOR_ENABLED',
   'TWO_FACTOR_DISABLED',
   'API_KEY_CREATED',
@@ -21,53 +26,8 @@ export const auditActions = [
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 
-export interface AuditRecord {
-  readonly occurredAt: Date;
-  /** A user id, `provider:<name>` or `system`. */
-  readonly actor: string;
-  readonly actorRole: string;
-  readonly action: AuditAction;
-  readonly requestId: string;
-  readonly targetUserId: string | null;
-  /** Flat string map, hashed in key order. */
-  readonly details: Readonly<Record<string, string>>;
-}
+/** Entries identity records itself carry this source. */
+export const identityAuditSource = 'identity';
 
-export interface ChainedAuditRecord extends AuditRecord {
-  readonly id: string;
-  readonly previousHash: string;
-  readonly hash: string;
-}
-
-export function auditRecordHash(previousHash: string, record: AuditRecord): string {
-  const details = Object.keys(record.details)
-    .sort()
-    .map((key) => [key, record.details[key]]);
-  const canonical = JSON.stringify([
-    previousHash,
-    record.occurredAt.toISOString(),
-    record.actor,
-    record.actorRole,
-    record.action,
-    record.requestId,
-    record.targetUserId,
-    details,
-  ]);
-  return createHash('sha256').update(canonical, 'utf8').digest('hex');
-}
-
-export type AuditChainCheck =
-  | { readonly ok: true; readonly length: number; readonly headHash: string }
-  | { readonly ok: false; readonly firstBadId: string; readonly problem: 'BROKEN_LINK' | 'HASH_MISMATCH' };
-
-/** Verifies records in chain order (ascending id). */
-export function verifyAuditChain(records: readonly ChainedAuditRecord[]): AuditChainCheck {
-  let previous = genesisHash;
-  for (const record of records) {
-    if (record.previousHash !== previous) return { ok: false, firstBadId: record.id, problem: 'BROKEN_LINK' };
-    if (auditRecordHash(previous, record) !== record.hash)
-      return { ok: false, firstBadId: record.id, problem: 'HASH_MISMATCH' };
-    previous = record.hash;
-  }
-  return { ok: true, length: records.length, headHash: previous };
-}
+/** One entry of the chain, as `Query.auditLog` returns it. */
+export type ChainedAuditRecord = ChainedAuditEntry;

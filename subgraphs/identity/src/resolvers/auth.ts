@@ -14,10 +14,11 @@ export const queryResolvers: QueryResolvers = {
 };
 
 export const mutationResolvers: MutationResolvers = {
-  register: (_parent, { input }, { auth }) => auth.register(input),
-  login: (_parent, { input }, { auth }) => auth.login(input),
-  refreshSession: (_parent, { refreshToken }, { auth }) => auth.refreshSession(refreshToken),
-  logout: (_parent, _args, { auth, identity }) => auth.logout(identity),
+  register: (_parent, { input }, { auth, requestId }) => auth.register(input, requestId),
+  login: (_parent, { input }, { auth, requestId }) => auth.login(input, requestId),
+  refreshSession: (_parent, { refreshToken }, { auth, requestId }) =>
+    auth.refreshSession(refreshToken, requestId),
+  logout: (_parent, _args, { auth, identity, requestId }) => auth.logout(identity, requestId),
 };
 
 export const authPayloadResolvers: AuthPayloadResolvers = {

@@ -31,11 +31,13 @@ export const securityQueryResolvers: QueryResolvers = {
       userId: userId ?? null,
       first: first ?? 50,
     }),
-  auditLog: (_p, { userId, after, first }, context) =>
+  auditLog: (_p, { userId, after, first, source, action }, context) =>
     context.admin.auditLog(actorOf(context), {
       userId: userId ?? null,
       after: after ?? null,
       first: first ?? 50,
+      source: source ?? null,
+      action: action ?? null,
     }),
 };
 
@@ -125,6 +127,8 @@ export const auditRecordResolvers: AuditRecordResolvers = {
     Object.keys(r.details)
       .sort()
       .map((key) => ({ key, value: r.details[key]! })),
+  source: (r) => r.source,
+  sourceKey: (r) => r.sourceKey,
   previousHash: (r) => r.previousHash,
   hash: (r) => r.hash,
 };
