@@ -1,7 +1,7 @@
 /** The outbox half that lives in a service's own database. PGlite by default, PostgreSQL with DATABASE_URL. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestDatabase, type TestDatabase } from '../testing.ts';
-import { auditOutboxSql, enqueueAudit } from './outbox.ts';
+import { auditOutboxSql, enqueueAudit, enqueueAudits } from './outbox.ts';
 import type { AuditEvent } from './chain.ts';
 
 let testDb: TestDatabase;
@@ -85,5 +85,25 @@ describe('enqueueAudit', () => {
     await expect(enqueueAudit(testDb.db, '', event)).rejects.toThrow(/source key/);
     expect((await testDb.db.query("SELECT 1 FROM actions WHERE id = 'a2'")).rows).toEqual([]);
     expect(await outbox()).toHaveLength(2);
+  });
+
+  it('enqueues a batch in order in one statement, skipping keys already present or repeated', async () => {
+    const at = (n: number): AuditEvent => ({ ...event, requestId: `batch-${n}` });
+    await testDb.db.transaction((tx) =>
+      enqueueAudits(tx, [
+        { sourceKey: 'batch:1', event: at(1) },
+        { sourceKey: 'order:42:ACCEPTED', event: at(2) },
+        { sourceKey: 'batch:3', event: at(3) },
+        { sourceKey: 'batch:1', event: at(4) },
+      ]),
+    );
+    const rows = await outbox();
+    expect(rows.slice(2).map((r) => [r.sourceKey, (r.event as { requestId: string }).requestId])).toEqual([
+      ['batch:1', 'batch-1'],
+      ['batch:3', 'batch-3'],
+    ]);
+    await expect(
+      enqueueAudits(testDb.db, [{ sourceKey: 'batch:5', event: { ...event, targetUserId: 'x' } }]),
+    ).rejects.toThrow(/targetUserId/);
   });
 });

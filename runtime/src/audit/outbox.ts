@@ -58,6 +58,32 @@ export async function enqueueAudit(tx: Queryable, sourceKey: string, event: Audi
   );
 }
 
+/** One outbox record: its idempotency key within the service and the event. */
+export interface AuditOutboxRecord {
+  readonly sourceKey: string;
+  readonly event: AuditEvent;
+}
+
+/**
+ * `enqueueAudit` for many records in ONE statement (a projection batch auditing hundreds of orders
+ * should not pay a round trip each); keys already present, or repeated in `records`, are skipped.
+ */
+export async function enqueueAudits(tx: Queryable, records: readonly AuditOutboxRecord[]): Promise<void> {
+  if (records.length === 0) return;
+  for (const { sourceKey, event } of records) {
+    const problem = validateAuditEvent(event);
+    if (problem) throw new Error(`audit event ${event.action} is malformed: ${problem}`);
+    if (!isAuditSourceKey(sourceKey)) throw new Error(`audit source key "${sourceKey}" is empty or too long`);
+  }
+  await tx.query(
+    `INSERT INTO audit_outbox (source_key, event)
+     SELECT source_key, event::jsonb FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS r(source_key, event, n)
+     ORDER BY n
+     ON CONFLICT (source_key) DO NOTHING`,
+    [records.map((r) => r.sourceKey), records.map((r) => JSON.stringify(auditEventToJson(r.event)))],
+  );
+}
+
 export interface AuditRelayOptions {
   /** The service's database, holding its `audit_outbox`. */
   readonly db: Database;
