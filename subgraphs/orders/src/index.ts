@@ -19,9 +19,12 @@ import {
   matchingCoreUrl,
   openBus,
   openDatabase,
+  startAuditRelay,
   startProjectionRunner,
   startSubgraphService,
   subgraphPort,
+  subgraphUrl,
+  type AuditRelay,
   type Bus,
   type Database,
   type Logger,
@@ -58,6 +61,11 @@ export interface OrdersServiceOptions {
   readonly bus?: Bus;
   readonly port: number;
   readonly logger: Logger;
+  /**
+   * Ship the audit outbox (placements, cancels) to identity at this URL (its GraphQL URL); without
+   * it the records wait in the outbox until a service started with it ships them.
+   */
+  readonly auditIdentityUrl?: string;
 }
 
 export interface OrdersService extends RunningService {
@@ -90,6 +98,15 @@ export async function createOrdersService(options: OrdersServiceOptions): Promis
     },
   });
   const trading = createTrading({ core, catalog, projection, db, logger });
+  const auditRelay: AuditRelay | null = options.auditIdentityUrl
+    ? startAuditRelay({
+        db,
+        source: 'orders',
+        identityUrl: options.auditIdentityUrl,
+        internalTokenSecret: options.config.internalTokenSecret,
+        logger,
+      })
+    : null;
   const streams = new UserStreams(bus);
   try {
     const service = await startSubgraphService<SubgraphContext>({
@@ -109,12 +126,14 @@ export async function createOrdersService(options: OrdersServiceOptions): Promis
       },
       onClose: async () => {
         await projection.close();
+        await auditRelay?.stop();
         if (ownBus) await bus.close();
       },
     });
     return { ...service, projection, catalog };
   } catch (error) {
     await projection.close();
+    await auditRelay?.stop();
     if (ownBus) await bus.close();
     throw error;
   }
@@ -131,6 +150,8 @@ export interface OrdersOverrides {
   readonly coreClient?: CoreClient;
   /** The bus to use instead of opening REDIS_URL / in-memory (the caller closes it). */
   readonly bus?: Bus;
+  /** Where to ship audit records: identity's URL (default `subgraphUrl('identity')`), null = not shipped. */
+  readonly auditIdentityUrl?: string | null;
 }
 
 /** Starts orders from configuration: database under DATA_DIR/orders or DATABASE_URL. */
@@ -181,6 +202,9 @@ export async function startOrders(
       bus,
       port: overrides.port ?? subgraphPort('orders'),
       logger,
+      ...(overrides.auditIdentityUrl === null
+        ? {}
+        : { auditIdentityUrl: overrides.auditIdentityUrl ?? subgraphUrl('identity') }),
     });
     return { ...service, close: () => service.close().finally(closeAll) };
   } catch (error) {

@@ -4,8 +4,9 @@
  * position (the last applied `eventSeq`), so redelivery and replays change nothing and replaying
  * from 0 into empty tables rebuilds the same read model. Several orders instances sharing one
  * database serialize on the position row: each event is applied (and announced) by exactly one.
+ * The same transaction records the batch's placements and cancels in the audit outbox.
  */
-import type { Database, Queryable } from '@graphex/runtime';
+import { enqueueAudits, type Database, type Queryable } from '@graphex/runtime';
 import type { PublicCoreEvent } from '@graphex/schema';
 import { MarketCatalog } from '../domain/market.ts';
 import type { OrderRecord } from '../domain/order.ts';
@@ -16,6 +17,7 @@ import {
   type NewFill,
   type OrderNotification,
 } from '../domain/order-fold.ts';
+import { orderAuditRecords } from '../domain/order-audit.ts';
 import { ordersByIds } from '../store/orders.ts';
 
 export { ProjectionInvariantError } from '../domain/order-fold.ts';
@@ -266,6 +268,8 @@ export async function applyCoreEvents(
       [...folded.changed].map((id) => orders.get(id)!),
     );
     await insertFills(tx, folded.fills);
+    // Placements and cancels are audited with the read model they change (one statement a batch).
+    await enqueueAudits(tx, orderAuditRecords(fresh, orders));
     const last = fresh.at(-1)!.eventSeq;
     await tx.query('UPDATE projection_positions SET last_sequence = $2 WHERE stream = $1', [
       coreStream,
