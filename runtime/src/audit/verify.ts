@@ -8,6 +8,7 @@
  *   while identity is stopped (PGlite is single-process);
  * - `identityUrl`: the running identity service's export route, with a service token.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { signServiceToken, serviceTokenHeader } from '../auth/service-token.ts';
 import { openDatabase } from '../db/index.ts';
@@ -107,6 +108,11 @@ export async function verifyAuditLog(options: VerifyAuditLogOptions): Promise<Au
   const pageSize = Math.min(options.pageSize ?? maxAuditExportPage, maxAuditExportPage);
   const verifier = createAuditChainVerifier();
   if (options.databaseUrl || options.dataDir) {
+    // Opening PGlite on a missing directory would create an empty database there.
+    if (!options.databaseUrl && options.dataDir && !existsSync(path.join(options.dataDir, 'identity')))
+      throw new Error(
+        `${path.join(options.dataDir, 'identity')} does not exist: is --data-dir the platform's DATA_DIR?`,
+      );
     const db = await openDatabase({
       schema: 'identity',
       databaseUrl: options.databaseUrl,
