@@ -1,12 +1,15 @@
 /**
- * Ledger subgraph: accounts, double-entry journal, balances, audit. Adds `User.accounts`.
+ * Ledger subgraph: the double-entry journal of every core event, balances derived from it,
+ * reconciliation. Adds `User.accounts`, `Account.entries`, `ledgerReconciliation`,
+ * `adminAdjustBalance`.
  *
- * - `createLedgerService(options)`: schema, context factory, use cases and the running balance
+ * - `createLedgerService(options)`: schema, context factory, use cases and the running journal
  *   projection over an open database and a CoreClient (no HTTP) — for embedding and tests.
  * - `startLedger(config, overrides?)`: opens the database, migrates, connects to the core
- *   (MATCHING_CORE_URL) unless a client is injected, projects balances and serves over HTTP.
- * - `verifyLedger(db)`: checks the ledger invariants (balanced journal, balances = journal,
- *   conservation, audit chain) and lists violations.
+ *   (MATCHING_CORE_URL) unless a client is injected, projects the journal, relays audit events to
+ *   identity and serves over HTTP.
+ * - `verifyLedger(db)`: checks the stored journal's invariants and lists violations.
+ * - `checkLedgerReconciliation(url, headers)`: the reconciliation over GraphQL, for e2e tests.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -18,9 +21,11 @@ import {
   createLogger,
   matchingCoreUrl,
   openDatabase,
+  startAuditRelay,
   startProjectionRunner,
   startSubgraphService,
   subgraphPort,
+  subgraphUrl,
   type BaseRequestContext,
   type Database,
   type Logger,
@@ -31,21 +36,37 @@ import {
 import type { SubgraphContext } from './context.ts';
 import { createLedgerOperations, type LedgerOperations } from './ledger-operations.ts';
 import { resolvers } from './resolvers/index.ts';
-import {
-  applyBalanceEvents,
-  loadAssets,
-  maxEventsPerBatch,
-  projectionPosition,
-  type AssetCatalog,
-} from './projections/core-balances.ts';
+import type { AssetCatalog } from './domain/core-catalog.ts';
+import { loadAssets, projectionPosition } from './projections/core-balances.ts';
+import { applyCoreEvents, maxEventsPerBatch } from './projections/core-projection.ts';
+import { createWalletsCustodySource, type CustodySource } from './custody-source.ts';
 
 export type { SubgraphContext } from './context.ts';
 export type { LedgerOperations } from './ledger-operations.ts';
 export type { UserAccountBalance, LedgerAccountRef } from './domain/accounts.ts';
-export type { JournalTransaction, JournalEntry } from './domain/journal.ts';
-export { postJournalTransaction, type PostOutcome } from './projections/journal-store.ts';
+export type { JournalTransaction, JournalEntry, JournalKind } from './domain/journal.ts';
+export { AssetCatalog } from './domain/core-catalog.ts';
+export { accountsTouchedBy, journalCoreEvents, CoreJournalError } from './domain/core-journal.ts';
+export type {
+  LedgerReconciliationReport,
+  AssetReconciliationReport,
+  CustodyReport,
+} from './domain/reconciliation.ts';
 export { verifyLedger } from './projections/ledger-verifier.ts';
-export { applyBalanceEvents, readCoreAccounts, AssetCatalog } from './projections/core-balances.ts';
+export { applyCoreEvents, CoreProjectionError } from './projections/core-projection.ts';
+export { readCoreAccounts } from './projections/core-balances.ts';
+export { readUserAccounts } from './projections/journal-store.ts';
+export {
+  createWalletsCustodySource,
+  parseCustodyAnswer,
+  walletsCustodyPath,
+  type CustodySource,
+} from './custody-source.ts';
+export {
+  checkLedgerReconciliation,
+  ledgerReconciliationQuery,
+  type LedgerReconciliationResult,
+} from './reconciliation-check.ts';
 
 const packageDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const ledgerSdlPath = path.join(packageDir, 'schema.graphql');
@@ -56,6 +77,8 @@ export interface LedgerServiceOptions {
   readonly db: Database;
   readonly core: CoreClient;
   readonly logger: Logger;
+  /** What the chain holds for users (custody vs chain); absent = unknown. */
+  readonly custody?: CustodySource;
   readonly clock?: () => Date;
 }
 
@@ -65,11 +88,11 @@ export interface LedgerService {
   readonly projection: ProjectionRunner;
   readonly assets: AssetCatalog;
   createContext(base: BaseRequestContext): SubgraphContext;
-  /** Stops the balance projection. */
+  /** Stops the journal projection. */
   close(): Promise<void>;
 }
 
-/** Schema, use cases and the running balance projection over an open, migrated database. */
+/** Schema, use cases and the running journal projection over an open, migrated database. */
 export async function createLedgerService(options: LedgerServiceOptions): Promise<LedgerService> {
   const { db, core, logger } = options;
   const assets = await loadAssets(db);
@@ -80,13 +103,14 @@ export async function createLedgerService(options: LedgerServiceOptions): Promis
     logger,
     maxEventsPerBatch,
     readPosition: () => projectionPosition(db),
-    apply: (events) => applyBalanceEvents(db, assets, events),
+    apply: (events) => applyCoreEvents(db, assets, events),
   });
   const ledger = createLedgerOperations({
     db,
     core,
     assets,
     logger,
+    ...(options.custody ? { custody: options.custody } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
   });
   const schema = buildSubgraphSchema([
@@ -112,6 +136,8 @@ export interface LedgerOverrides {
   /** The core to use instead of connecting to MATCHING_CORE_URL (the caller closes it). */
   readonly coreClient?: CoreClient;
   readonly logger?: Logger;
+  /** Custody source instead of the wallets service's internal route (WALLETS_URL). */
+  readonly custody?: CustodySource;
   readonly clock?: () => Date;
 }
 
@@ -122,7 +148,7 @@ export interface RunningLedger extends RunningService {
 
 /**
  * Starts the ledger subgraph on `subgraphPort('ledger')` (or `overrides.port`): migrations first,
- * then the balance projection, then HTTP. /health is ready once the projection caught up with the
+ * then the journal projection and the audit relay (to identity), then HTTP. /health is ready once the projection caught up with the
  * core's event log as it was at start.
  */
 export async function startLedger(
@@ -161,9 +187,23 @@ export async function startLedger(
       db,
       core,
       logger,
+      custody:
+        overrides.custody ??
+        createWalletsCustodySource({
+          walletsUrl: subgraphUrl('wallets'),
+          internalTokenSecret: config.internalTokenSecret,
+        }),
       ...(overrides.clock ? { clock: overrides.clock } : {}),
     });
     closers.push(() => subgraph.close());
+    const relay = startAuditRelay({
+      db,
+      source: 'ledger',
+      identityUrl: subgraphUrl('identity'),
+      internalTokenSecret: config.internalTokenSecret,
+      logger,
+    });
+    closers.push(() => relay.stop());
     const service = await startSubgraphService({
       name: 'ledger',
       schema: subgraph.schema,

@@ -1,14 +1,23 @@
 /**
- * Ledger use cases. Balances live in the matching core (DESIGN.md rule 1):
+ * Ledger use cases. Balances live in the matching core (DESIGN.md rule 1); the ledger journals
+ * every core event (`projections/core-projection.ts`):
  *
- * - `userAccounts`: from the projection of the core's BalanceChanged events.
+ * - `userAccounts`, `accountEntries`: the journal's balances and entries of a user.
  * - `adminAdjustBalance` (ADMIN): validated here, then the core's AdminAdjust command. A refusal
- *   (INSUFFICIENT_FUNDS) changes nothing anywhere. Once the core applied it, one database
- *   transaction journals it (idempotent on the core's eventSeq) and appends the audit record; the
- *   answer is the balance the core reported (read-your-writes).
+ *   (INSUFFICIENT_FUNDS) changes nothing anywhere. The journal books it from the core's FundsMoved
+ *   event like any other movement; here it is audited (BALANCE_ADJUSTED through the audit outbox,
+ *   keyed by that event's sequence) and answered with the balance the core reported
+ *   (read-your-writes).
+ * - `reconciliation` (ADMIN, COMPLIANCE): the ledger against its rules, the core and the chain.
  */
-import { randomUUID } from 'node:crypto';
-import { formatDecimal, requireRole, type Database, type Identity, type Logger } from '@graphex/runtime';
+import {
+  enqueueAudit,
+  formatDecimal,
+  requireRole,
+  type Database,
+  type Identity,
+  type Logger,
+} from '@graphex/runtime';
 import {
   apiError,
   resultCodeName,
@@ -16,19 +25,31 @@ import {
   ResultCode,
   type CoreClient,
 } from '@graphex/schema';
+import type { CustodySource } from './custody-source.ts';
 import { isUserId, type UserAccountBalance } from './domain/accounts.ts';
 import { planAdminAdjustment, type AdminAdjustmentInput } from './domain/admin-adjustment.ts';
-import { appendAuditRecord } from './projections/audit-log.ts';
-import { readCoreAccounts, type AssetCatalog } from './projections/core-balances.ts';
-import { postJournalTransaction } from './projections/journal-store.ts';
+import type { AssetCatalog } from './domain/core-catalog.ts';
+import { reconcile, type LedgerReconciliationReport } from './domain/reconciliation.ts';
+import {
+  readAccountEntries,
+  readUserAccounts,
+  type EntryCursor,
+  type EntryPage,
+} from './projections/journal-store.ts';
+import { readReconciliationInputs } from './projections/reconciliation-store.ts';
 
 export interface LedgerOperationsOptions {
   readonly db: Database;
   readonly core: CoreClient;
   readonly assets: AssetCatalog;
   readonly logger: Logger;
+  /** What the chain holds for users; absent = not configured (custody vs chain is unknown). */
+  readonly custody?: CustodySource;
   readonly clock?: () => Date;
 }
+
+/** Largest page of `Account.entries`. */
+export const maxEntriesPerPage = 500;
 
 export interface LedgerOperations {
   /** Balances of `userId` in every asset the core knows (zero where nothing was booked). */
@@ -39,6 +60,13 @@ export interface LedgerOperations {
     requestId: string,
     input: AdminAdjustmentInput,
   ): Promise<UserAccountBalance>;
+  /**
+   * `limit` (1 … maxEntriesPerPage) entries of the account's buckets, newest first, after
+   * `cursor`; the caller checks visibility. One more than `limit` is read to tell if more exist.
+   */
+  accountEntries(account: UserAccountBalance, limit: number, cursor: EntryCursor | null): Promise<EntryPage>;
+  /** ADMIN and COMPLIANCE: the ledger reconciled at its current projection sequence. */
+  reconciliation(identity: Identity): Promise<LedgerReconciliationReport>;
 }
 
 export function createLedgerOperations(options: LedgerOperationsOptions): LedgerOperations {
@@ -48,9 +76,38 @@ export function createLedgerOperations(options: LedgerOperationsOptions): Ledger
   return {
     async userAccounts(userId) {
       const id = userId.toLowerCase();
-      // Not a user id: no balances can exist.
-      if (!isUserId(id)) return readCoreAccounts(db, assets, '');
-      return readCoreAccounts(db, assets, id);
+      // Not a user id: no balances can exist (and the id is not worth a query).
+      if (!isUserId(id))
+        return assets.all().map((asset) => ({
+          userId: id,
+          currency: asset.symbol,
+          decimals: asset.decimals,
+          availableUnits: 0n,
+          lockedUnits: 0n,
+        }));
+      return readUserAccounts(db, assets, id);
+    },
+
+    async accountEntries(account, limit, cursor) {
+      if (!Number.isSafeInteger(limit) || limit < 1 || limit > maxEntriesPerPage)
+        throw apiError('BAD_USER_INPUT', `first must be between 1 and ${maxEntriesPerPage}.`, {
+          field: 'first',
+        });
+      const rows = await readAccountEntries(db, account, limit + 1, cursor);
+      return { entries: rows.slice(0, limit), hasNextPage: rows.length > limit };
+    },
+
+    async reconciliation(identity) {
+      if (identity.kind === 'anonymous')
+        throw apiError('UNAUTHENTICATED', 'Sign in to see the reconciliation.');
+      if (identity.role !== 'ADMIN' && identity.role !== 'COMPLIANCE')
+        throw apiError('FORBIDDEN', 'The ledger reconciliation is for ADMIN and COMPLIANCE.');
+      const [inputs, custody] = await Promise.all([
+        readReconciliationInputs(db, assets),
+        options.custody?.read() ??
+          Promise.resolve({ known: false as const, note: 'No chain custody source is configured.' }),
+      ]);
+      return reconcile({ ...inputs, custody });
     },
 
     async adminAdjustBalance(identity, requestId, input) {
@@ -59,7 +116,7 @@ export function createLedgerOperations(options: LedgerOperationsOptions): Ledger
         throw apiError('FORBIDDEN', 'Balance adjustments need a signed-in ADMIN session, not an API key.');
       }
       const occurredAt = clock();
-      const plan = planAdminAdjustment(input, { transactionId: randomUUID(), occurredAt });
+      const plan = planAdminAdjustment(input);
       if (!plan.ok) throw apiError('BAD_USER_INPUT', plan.message, { field: plan.field });
       const { adjustment } = plan;
       const asset = assets.bySymbol(adjustment.currency);
@@ -102,38 +159,27 @@ export function createLedgerOperations(options: LedgerOperationsOptions): Ledger
           `AdminAdjust ${outcome.result.seq} succeeded without FundsMoved and BalanceChanged events.`,
         );
 
-      const transaction = {
-        ...adjustment.transaction,
-        // The core's event sequence makes the journal entry idempotent.
-        source: { name: 'core', sequence: BigInt(moved.eventSeq) },
-      };
+      const amount = formatDecimal(adjustment.amountUnits, adjustment.decimals);
       try {
-        await db.transaction(async (tx) => {
-          const posted = await postJournalTransaction(tx, transaction);
-          if (posted.kind === 'duplicate') return;
-          if (posted.kind !== 'posted')
-            throw new Error(`Journal refused core adjustment ${moved.eventSeq}: ${posted.kind}`);
-          await appendAuditRecord(tx, {
-            occurredAt,
-            actorUserId: actor.userId,
-            actorRole: actor.role,
-            action: 'ADMIN_ADJUST_BALANCE',
-            requestId,
-            targetUserId: adjustment.userId,
-            journalTransactionId: transaction.id,
+        // Keyed by the core's event: a retried audit write for the same adjustment is recorded once.
+        await enqueueAudit(db, `adjustment:${moved.eventSeq}`, {
+          occurredAt,
+          actor: actor.userId,
+          actorRole: actor.role,
+          action: 'BALANCE_ADJUSTED',
+          requestId,
+          targetUserId: adjustment.userId,
+          details: {
+            currency: adjustment.currency,
+            amount,
             reason: adjustment.reason,
-            details: {
-              currency: adjustment.currency,
-              amount: formatDecimal(adjustment.amountUnits, adjustment.decimals),
-              amountUnits: adjustment.amountUnits.toString(),
-              coreEventSeq: String(moved.eventSeq),
-              ...(identity.sessionId ? { actorSessionId: identity.sessionId } : {}),
-            },
-          });
+            eventSeq: String(moved.eventSeq),
+            ...(identity.sessionId ? { actorSessionId: identity.sessionId } : {}),
+          },
         });
       } catch (error) {
         // The core applied the adjustment; losing its audit record must be loud, not silent.
-        logger.error('admin adjustment applied by the core but not journaled/audited', {
+        logger.error('admin adjustment applied by the core but not audited', {
           error,
           coreEventSeq: moved.eventSeq,
           actorUserId: actor.userId,
@@ -145,11 +191,11 @@ export function createLedgerOperations(options: LedgerOperationsOptions): Ledger
         actorUserId: actor.userId,
         targetUserId: adjustment.userId,
         currency: adjustment.currency,
-        amount: formatDecimal(adjustment.amountUnits, adjustment.decimals),
-        journalTransactionId: transaction.id,
+        amount,
         coreEventSeq: moved.eventSeq,
       });
       return {
+        userId: adjustment.userId,
         currency: asset.symbol,
         decimals: asset.decimals,
         availableUnits: balance.availableUnits,

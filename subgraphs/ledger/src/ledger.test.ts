@@ -1,12 +1,15 @@
 /**
  * Ledger subgraph over HTTP, called the way the gateway calls it, with the real matching core
- * (worker thread, journal in a temp dir): balances live in the core, `User.accounts` is the
- * projection of its BalanceChanged events, `adminAdjustBalance` is its AdminAdjust command. After
- * every scenario the stored journal must satisfy all invariants (balanced, balances = journal,
- * conservation, audit chain). Runs on PGlite by default and on PostgreSQL when DATABASE_URL is set.
+ * (worker thread, journal in a temp dir): the ledger journals every core event, `User.accounts`
+ * and `Account.entries` read the journal, `adminAdjustBalance` is the core's AdminAdjust command
+ * (journaled from its FundsMoved event, audited through the outbox). After every scenario the
+ * stored journal must satisfy all invariants (balanced, balances = entries, conservation) and
+ * `ledgerReconciliation` must be ok (ledger = core at the same sequence). Runs on PGlite by
+ * default and on PostgreSQL when DATABASE_URL is set.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
@@ -21,7 +24,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   internalIdentityHeader,
   requestIdHeader,
+  serviceTokenHeader,
   signInternalIdentity,
+  verifyServiceToken,
   type Identity,
 } from '@graphex/runtime';
 import {
@@ -31,11 +36,16 @@ import {
   userIdentity,
   type TestDatabase,
 } from '@graphex/runtime/testing';
+import { formatDecimal } from '@graphex/runtime';
 import {
-  applyBalanceEvents,
+  applyCoreEvents,
   AssetCatalog,
+  checkLedgerReconciliation,
+  CoreJournalError,
+  createWalletsCustodySource,
   ledgerMigrationsDir,
   readCoreAccounts,
+  readUserAccounts,
   startLedger,
   verifyLedger,
   type RunningLedger,
@@ -97,6 +107,20 @@ async function accountsOf(userId: string, identity: Identity | null = admin) {
   );
 }
 
+/** The core's whole event log so far. */
+async function allEvents(): Promise<PublicCoreEvent[]> {
+  const events: PublicCoreEvent[] = [];
+  const subscription = core.subscribe(0, (batch) => {
+    events.push(...batch);
+  });
+  const last = await core.lastEventSeq();
+  for (let i = 0; i < 500 && (events.at(-1)?.eventSeq ?? 0) < last; i++)
+    await new Promise((r) => setTimeout(r, 10));
+  await subscription.close();
+  expect(events.at(-1)?.eventSeq).toBe(last);
+  return events;
+}
+
 async function available(userId: string, currency: string): Promise<string> {
   await caughtUp();
   const response = await accountsOf(userId);
@@ -113,7 +137,7 @@ async function snapshot() {
     'ledger_accounts',
     'journal_transactions',
     'journal_entries',
-    'audit_log',
+    'audit_outbox',
     'core_balances',
   ]) {
     const result = await testDb.db.query<{ n: string | number }>(`SELECT count(*) AS n FROM ${table}`);
@@ -125,19 +149,67 @@ async function snapshot() {
   return { counts, balances: balances.rows.map((r) => `${r.account_key}=${r.balance}@${r.version}`) };
 }
 
+/**
+ * Stands in for the wallets service's `GET /internal/custody` (its chain watcher is another
+ * package's): checks the service token like the real route and answers `custodyAnswer`.
+ */
+let walletsStandIn: Server;
+let custodyAnswer: unknown = {
+  available: false,
+  reason: 'ETH_RPC_URL is not set',
+  blockNumber: 0,
+  assets: [],
+};
+const custodyCallers: Array<string | null> = [];
+
 beforeAll(async () => {
   coreDir = mkdtempSync(path.join(tmpdir(), 'graphex-ledger-core-'));
   core = await createInProcessCoreClient({ dataDir: coreDir });
   testDb = await openTestDatabase('ledger', ledgerMigrationsDir);
-  service = await startLedger(config, { port: 0, db: testDb.db, coreClient: core });
+  walletsStandIn = createServer((request, response) => {
+    void (async () => {
+      const token = request.headers[serviceTokenHeader];
+      const caller = await verifyServiceToken(
+        typeof token === 'string' ? token : undefined,
+        config.internalTokenSecret,
+      );
+      custodyCallers.push(caller);
+      if (request.url !== '/internal/custody' || caller === null) {
+        response.writeHead(caller === null ? 401 : 404).end();
+        return;
+      }
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(custodyAnswer));
+    })();
+  });
+  await new Promise<void>((resolve) => walletsStandIn.listen(0, '127.0.0.1', resolve));
+  const { port } = walletsStandIn.address() as { port: number };
+  service = await startLedger(config, {
+    port: 0,
+    db: testDb.db,
+    coreClient: core,
+    custody: createWalletsCustodySource({
+      walletsUrl: `http://127.0.0.1:${port}/graphql`,
+      internalTokenSecret: config.internalTokenSecret,
+    }),
+  });
   await caughtUp();
 });
 
+/** Headers that make the subgraph see `identity` (what the gateway sends). */
+async function headersOf(identity: Identity): Promise<Record<string, string>> {
+  return { [internalIdentityHeader]: await signInternalIdentity(identity, config.internalTokenSecret, 60) };
+}
+
 afterEach(async () => {
+  await caughtUp();
   expect(await verifyLedger(testDb.db)).toEqual([]);
+  const { report, problems } = await checkLedgerReconciliation(service.url, await headersOf(admin));
+  expect(problems).toEqual([]);
+  expect(report.sequence).toBe(await core.lastEventSeq());
 });
 
 afterAll(async () => {
+  await new Promise((resolve) => walletsStandIn?.close(resolve));
   await service?.close();
   await testDb?.dispose();
   await core?.close();
@@ -211,54 +283,54 @@ describe('adminAdjustBalance', () => {
       total: '1.5',
     });
 
+    const outbox = await testDb.db.query<{ source_key: string; event: Record<string, unknown> | string }>(
+      'SELECT source_key, event FROM audit_outbox WHERE event::text LIKE $1',
+      [`%${requestId}%`],
+    );
+    expect(outbox.rows).toHaveLength(1);
+    const audited = outbox.rows[0]!;
+    const event =
+      typeof audited.event === 'string'
+        ? (JSON.parse(audited.event) as Record<string, unknown>)
+        : audited.event;
+    const eventSeq = (event['details'] as Record<string, string>)['eventSeq']!;
+    expect(audited.source_key).toBe(`adjustment:${eventSeq}`);
+    expect(event).toEqual({
+      occurredAt: expect.any(String),
+      actor: adminId,
+      actorRole: 'ADMIN',
+      action: 'BALANCE_ADJUSTED',
+      requestId,
+      targetUserId: userId,
+      details: {
+        currency: 'BTC',
+        amount: '1.5',
+        reason: 'goodwill credit, ticket #42',
+        eventSeq: expect.stringMatching(/^\d+$/),
+        actorSessionId: admin.sessionId,
+      },
+    });
+
+    // The journal books the core's FundsMoved event (once), against ADJUSTMENTS.
+    await caughtUp();
     const entries = await testDb.db.query<{
+      kind: string;
       account_key: string;
       debit: string;
       credit: string;
-      balance_after: string;
     }>(
-      `SELECT e.account_key, e.debit::text AS debit, e.credit::text AS credit, e.balance_after::text AS balance_after
-       FROM journal_entries e JOIN audit_log a ON a.journal_transaction_id = e.transaction_id
-       WHERE a.request_id = $1 ORDER BY e.entry_index`,
-      [requestId],
+      `SELECT t.kind, e.account_key, e.debit::text AS debit, e.credit::text AS credit
+       FROM journal_entries e JOIN journal_transactions t ON t.event_seq = e.event_seq AND t.leg = e.leg
+       WHERE e.event_seq = $1 ORDER BY e.leg, e.entry_index`,
+      [eventSeq],
     );
     expect(entries.rows).toEqual([
+      { kind: 'ADMIN_ADJUSTMENT', account_key: 'system:ADJUSTMENTS:BTC', debit: '150000000', credit: '0' },
       {
-        account_key: 'system:ADMIN_ADJUSTMENTS:BTC',
-        debit: '150000000',
-        credit: '0',
-        balance_after: expect.any(String),
-      },
-      {
-        account_key: 'system:CORE_USER_BALANCES:BTC',
+        kind: 'ADMIN_ADJUSTMENT',
+        account_key: `user:${userId}:BTC:AVAILABLE`,
         debit: '0',
         credit: '150000000',
-        balance_after: expect.any(String),
-      },
-    ]);
-    const audit = await testDb.db.query<{
-      actor_user_id: string;
-      actor_role: string;
-      reason: string;
-      target_user_id: string;
-      details: unknown;
-    }>(
-      'SELECT actor_user_id, actor_role, reason, target_user_id, details FROM audit_log WHERE request_id = $1',
-      [requestId],
-    );
-    expect(audit.rows).toEqual([
-      {
-        actor_user_id: adminId,
-        actor_role: 'ADMIN',
-        reason: 'goodwill credit, ticket #42',
-        target_user_id: userId,
-        details: {
-          currency: 'BTC',
-          amount: '1.5',
-          amountUnits: '150000000',
-          coreEventSeq: expect.stringMatching(/^\d+$/),
-          actorSessionId: admin.sessionId,
-        },
       },
     ]);
 
@@ -288,6 +360,8 @@ describe('adminAdjustBalance', () => {
     const hugeResponse = await adjust(userId, 'ETH', huge);
     expect(hugeResponse.errors).toBeUndefined();
     expect(hugeResponse.data!.adminAdjustBalance.total).toBe(huge);
+    // Taken back out: the exchange-wide sums must stay within the API's 40 integer digits.
+    expect((await adjust(userId, 'ETH', `-${huge}`)).data!.adminAdjustBalance.total).toBe('0');
     expect((await adjust(userId, 'BTC', '0.00000001')).data!.adminAdjustBalance.available).toBe('0.00000001');
     expect((await adjust(userId, 'USDT', '0.000001')).data!.adminAdjustBalance.available).toBe('0.000001');
     expect((await adjust(userId, 'USDT', '1.500000')).data!.adminAdjustBalance.available).toBe('1.500001');
@@ -383,30 +457,37 @@ describe('adminAdjustBalance', () => {
     expect([succeeded, refused]).toEqual([3, 2]);
     expect(await available(userId, 'BTC')).toBe('0.1');
     // Exactly the 13 applied adjustments were journaled and audited.
+    await caughtUp();
     const audited = await testDb.db.query<{ n: string }>(
-      'SELECT count(*)::text AS n FROM audit_log WHERE target_user_id = $1',
+      `SELECT count(*)::text AS n FROM audit_outbox WHERE event->>'targetUserId' = $1`,
       [userId],
     );
     expect(audited.rows[0]!.n).toBe('13');
+    const journaled = await testDb.db.query<{ n: string }>(
+      `SELECT count(*)::text AS n FROM journal_transactions t JOIN journal_entries e ON e.event_seq = t.event_seq AND e.leg = t.leg
+       WHERE t.kind = 'ADMIN_ADJUSTMENT' AND e.account_key = $1`,
+      [`user:${userId}:BTC:AVAILABLE`],
+    );
+    expect(journaled.rows[0]!.n).toBe('13');
   });
 
-  it('detects tampering with balances or the audit log', async () => {
+  it('detects tampering with running balances, and the journal refuses edits and deletes', async () => {
     const userId = randomUUID();
     await adjust(userId, 'ETH', '2', 'first');
-    await adjust(userId, 'ETH', '3', 'second');
-    const key = 'system:CORE_USER_BALANCES:ETH';
+    await caughtUp();
+    const key = `user:${userId}:ETH:AVAILABLE`;
     await testDb.db.query(`UPDATE ledger_accounts SET balance = balance + 1 WHERE account_key = $1`, [key]);
     expect((await verifyLedger(testDb.db)).join('\n')).toMatch(new RegExp(`account ${key}: stored balance`));
+    const { problems } = await checkLedgerReconciliation(service.url, await headersOf(admin));
+    expect(problems.join('\n')).toMatch(/ETH: ledger ≠ core/);
     await testDb.db.query(`UPDATE ledger_accounts SET balance = balance - 1 WHERE account_key = $1`, [key]);
 
-    const first = await testDb.db.query<{ id: string | number }>(
-      `SELECT id FROM audit_log WHERE reason = 'first' AND target_user_id = $1`,
-      [userId],
-    );
-    const id = String(first.rows[0]!.id);
-    await testDb.db.query(`UPDATE audit_log SET reason = 'edited' WHERE id = $1`, [id]);
-    expect(await verifyLedger(testDb.db)).toEqual([`audit chain: record ${id} HASH_MISMATCH`]);
-    await testDb.db.query(`UPDATE audit_log SET reason = 'first' WHERE id = $1`, [id]);
+    await expect(
+      testDb.db.query(`UPDATE journal_entries SET credit = credit + 1 WHERE account_key = $1`, [key]),
+    ).rejects.toThrow(/append-only/);
+    await expect(
+      testDb.db.query(`DELETE FROM journal_transactions WHERE kind = 'ADMIN_ADJUSTMENT'`),
+    ).rejects.toThrow(/append-only/);
   });
 });
 
@@ -441,44 +522,395 @@ describe('balances from the core', () => {
 
   it('is idempotent by eventSeq and rebuilds from 0 into empty tables exactly as live', async () => {
     await caughtUp();
-    const events: PublicCoreEvent[] = [];
-    const subscription = core.subscribe(0, (batch) => {
-      events.push(...batch);
-    });
-    const last = await core.lastEventSeq();
-    for (let i = 0; i < 500 && (events.at(-1)?.eventSeq ?? 0) < last; i++)
-      await new Promise((r) => setTimeout(r, 10));
-    await subscription.close();
-    const live = await testDb.db.query(
-      'SELECT user_id, asset_id, available::text, locked::text, event_seq::text FROM core_balances ORDER BY user_id, asset_id',
-    );
-    // Redelivery to the live projection changes nothing.
-    await applyBalanceEvents(testDb.db, service.assets, events.slice(0, 1000));
-    expect(
-      (
-        await testDb.db.query(
+    const events = await allEvents();
+    const journal = (db: TestDatabase['db']) =>
+      Promise.all([
+        db.query(
+          'SELECT event_seq::text, leg, command_seq::text, kind, description, occurred_at FROM journal_transactions ORDER BY event_seq, leg',
+        ),
+        db.query(
+          `SELECT event_seq::text, leg, entry_index, account_key, debit::text, credit::text, balance_after::text,
+             account_version::text FROM journal_entries ORDER BY event_seq, leg, entry_index`,
+        ),
+        db.query(
+          'SELECT account_key, balance::text, version::text FROM ledger_accounts ORDER BY account_key',
+        ),
+        db.query(
           'SELECT user_id, asset_id, available::text, locked::text, event_seq::text FROM core_balances ORDER BY user_id, asset_id',
-        )
-      ).rows,
-    ).toEqual(live.rows);
+        ),
+      ]).then((results) => results.map((result) => result.rows));
+    const live = await journal(testDb.db);
+    expect(live[0]!.length).toBeGreaterThan(10);
+    // Redelivery to the live projection changes nothing.
+    await applyCoreEvents(testDb.db, service.assets, events.slice(0, 1000));
+    await applyCoreEvents(testDb.db, service.assets, events.slice(-5));
+    expect(await journal(testDb.db)).toEqual(live);
 
     const fresh = await openTestDatabase('ledger_rebuild', ledgerMigrationsDir);
     try {
       const catalog = new AssetCatalog();
       for (let start = 0, size = 1; start < events.length; start += size, size = (size % 7) + 1) {
-        await applyBalanceEvents(fresh.db, catalog, events.slice(start, start + size));
+        await applyCoreEvents(fresh.db, catalog, events.slice(start, start + size));
       }
-      const rebuilt = await fresh.db.query(
-        'SELECT user_id, asset_id, available::text, locked::text, event_seq::text FROM core_balances ORDER BY user_id, asset_id',
-      );
-      expect(rebuilt.rows).toEqual(live.rows);
+      expect(await journal(fresh.db)).toEqual(live);
       expect(catalog.all()).toEqual(service.assets.all());
-      const someone = (live.rows[0] as { user_id: string }).user_id;
-      expect(await readCoreAccounts(fresh.db, catalog, someone)).toEqual(
+      expect(catalog.markets()).toEqual(service.assets.markets());
+      const someone = (live[3]![0] as { user_id: string }).user_id;
+      expect(await readUserAccounts(fresh.db, catalog, someone)).toEqual(
         await readCoreAccounts(testDb.db, service.assets, someone),
       );
+      expect(await verifyLedger(fresh.db)).toEqual([]);
     } finally {
       await fresh.dispose();
+    }
+  });
+
+  it('stops loudly on a BalanceChanged the journal cannot explain, writing nothing of the batch', async () => {
+    await caughtUp();
+    const events = await allEvents();
+    const fresh = await openTestDatabase('ledger_disagree', ledgerMigrationsDir);
+    try {
+      const catalog = new AssetCatalog();
+      const deposit = events.findIndex((event) => event.type === 'FundsMoved' && event.kind === 'DEPOSIT');
+      await applyCoreEvents(fresh.db, catalog, events.slice(0, deposit));
+      const tampered = events
+        .slice(deposit, deposit + 2)
+        .map((event) =>
+          event.type === 'BalanceChanged' ? { ...event, availableUnits: event.availableUnits + 1n } : event,
+        );
+      expect(tampered.map((event) => event.type)).toEqual(['FundsMoved', 'BalanceChanged']);
+      await expect(applyCoreEvents(fresh.db, catalog, tampered)).rejects.toThrow(CoreJournalError);
+      const position = await fresh.db.query<{ last_sequence: string }>(
+        'SELECT last_sequence::text AS last_sequence FROM projection_positions',
+      );
+      expect(position.rows[0]!.last_sequence).toBe(String(deposit));
+      const booked = await fresh.db.query<{ n: string }>(
+        'SELECT count(*)::text AS n FROM journal_entries WHERE event_seq > $1',
+        [deposit],
+      );
+      expect(booked.rows[0]!.n).toBe('0');
+      // The true events still apply afterwards.
+      await applyCoreEvents(fresh.db, catalog, events.slice(deposit, deposit + 2));
+      expect(await verifyLedger(fresh.db)).toEqual([]);
+    } finally {
+      await fresh.dispose();
+    }
+  });
+});
+
+const entriesQuery = `query($r: [_Any!]!, $first: Int, $after: String) { _entities(representations: $r) { ... on User {
+  accounts { currency entries(first: $first, after: $after) {
+    edges { cursor node { id transactionId kind side bucket amount balanceAfter eventSeq occurredAt description } }
+    pageInfo { hasNextPage endCursor } } } } } }`;
+
+interface EntryView {
+  id: string;
+  transactionId: string;
+  kind: string;
+  side: string;
+  bucket: string;
+  amount: string;
+  balanceAfter: string;
+  eventSeq: number;
+  occurredAt: string;
+  description: string;
+}
+
+async function entriesPage(
+  userId: string,
+  currency: string,
+  first: number | null,
+  after: string | null,
+  identity: Identity = admin,
+) {
+  const response = await callSubgraph<{
+    _entities: Array<{
+      accounts: Array<{
+        currency: string;
+        entries: {
+          edges: Array<{ cursor: string; node: EntryView }>;
+          pageInfo: { hasNextPage: boolean; endCursor: string | null };
+        };
+      }>;
+    }>;
+  }>(service.url, entriesQuery, { r: [{ __typename: 'User', id: userId }], first, after }, identity, config);
+  return {
+    errors: response.errors,
+    page: response.data?._entities[0]?.accounts.find((a) => a.currency === currency)?.entries,
+  };
+}
+
+describe('Account.entries', () => {
+  it('pages through a user’s journal entries newest first, every bucket of the account', async () => {
+    const buyer = randomUUID();
+    const seller = randomUUID();
+    const submit = async (command: CoreCommand) => expect((await core.submit(command)).result.code).toBe(0);
+    await submit({ type: 'Deposit', userId: buyer, assetId: AssetIds.USDT, amountUnits: 50_000_000_000n }); // 50,000
+    await submit({ type: 'Deposit', userId: seller, assetId: AssetIds.BTC, amountUnits: 100_000_000n }); // 1 BTC
+    const order = (userId: string, side: 'BUY' | 'SELL', priceTicks: number, lots: number) =>
+      ({ ...limitOrder(0, MarketIds.BTC_USDT, side, priceTicks, lots), userId }) as CoreCommand;
+    await submit(order(seller, 'SELL', 3_000_000, 50_000)); // 0.5 BTC @ 30000 rests
+    await submit(order(buyer, 'BUY', 3_010_000, 10_000)); // takes 0.1 BTC @ 30000: 3000 USDT
+    await submit({
+      type: 'WithdrawHold',
+      userId: buyer,
+      assetId: AssetIds.USDT,
+      withdrawalId: 9_001,
+      amountUnits: 1_000_000_000n,
+    });
+    await caughtUp();
+
+    const all = await entriesPage(buyer, 'USDT', 500, null, userIdentity(buyer));
+    expect(all.errors).toBeUndefined();
+    const nodes = all.page!.edges.map((edge) => edge.node);
+    expect(all.page!.pageInfo.hasNextPage).toBe(false);
+    // Newest first: withdrawal hold (2 entries), the order's release of its price improvement,
+    // the trade's spend, the order hold, the deposit.
+    expect(nodes.map((n) => [n.kind, n.side, n.bucket, n.amount, n.balanceAfter])).toEqual([
+      ['WITHDRAWAL_HOLD', 'CREDIT', 'WITHDRAWING', '1000', '1000'],
+      ['WITHDRAWAL_HOLD', 'DEBIT', 'AVAILABLE', '1000', '46000'],
+      ['ORDER_RELEASE', 'CREDIT', 'AVAILABLE', '10', '47000'],
+      ['ORDER_RELEASE', 'DEBIT', 'LOCKED', '10', '0'],
+      ['TRADE', 'DEBIT', 'LOCKED', '3000', '10'],
+      ['ORDER_HOLD', 'CREDIT', 'LOCKED', '3010', '3010'],
+      ['ORDER_HOLD', 'DEBIT', 'AVAILABLE', '3010', '46990'],
+      ['DEPOSIT', 'CREDIT', 'AVAILABLE', '50000', '50000'],
+    ]);
+    for (let i = 1; i < nodes.length; i++)
+      expect(nodes[i]!.eventSeq).toBeLessThanOrEqual(nodes[i - 1]!.eventSeq);
+    expect(nodes[0]!.transactionId).toBe(nodes[1]!.transactionId);
+    expect(nodes[0]!.id).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(new Date(nodes.at(-1)!.occurredAt).toISOString()).toBe(nodes.at(-1)!.occurredAt);
+
+    // Pages of 3 add up to the whole list, in order, without repeats.
+    const paged: EntryView[] = [];
+    let after: string | null = null;
+    for (let pages = 0; pages < 10; pages++) {
+      const { errors, page } = await entriesPage(buyer, 'USDT', 3, after);
+      expect(errors).toBeUndefined();
+      paged.push(...page!.edges.map((edge) => edge.node));
+      expect(page!.pageInfo.endCursor).toBe(page!.edges.at(-1)?.cursor ?? null);
+      if (!page!.pageInfo.hasNextPage) break;
+      after = page!.pageInfo.endCursor;
+    }
+    expect(paged).toEqual(nodes);
+    // The default page size is 50; BTC shows the buyer's trade credit net of the 0.2 % taker fee.
+    const btc = await entriesPage(buyer, 'BTC', null, null);
+    expect(btc.page!.edges.map((edge) => [edge.node.kind, edge.node.amount])).toEqual([['TRADE', '0.0998']]);
+  });
+
+  it('has the visibility of User.accounts and refuses bad page arguments', async () => {
+    const owner = randomUUID();
+    await adjust(owner, 'BTC', '1');
+    await caughtUp();
+    expect(
+      (await entriesPage(owner, 'BTC', 5, null, userIdentity(randomUUID()))).errors?.[0]?.extensions?.[
+        'code'
+      ],
+    ).toBe('FORBIDDEN');
+    expect(
+      (await entriesPage(owner, 'BTC', 5, null, { kind: 'anonymous' })).errors?.[0]?.extensions?.['code'],
+    ).toBe('UNAUTHENTICATED');
+    for (const role of ['SUPPORT', 'COMPLIANCE'] as const) {
+      const staff = await entriesPage(owner, 'BTC', 5, null, userIdentity(randomUUID(), role));
+      expect(
+        staff.page!.edges.map((edge) => edge.node.amount),
+        role,
+      ).toEqual(['1']);
+    }
+    for (const first of [0, -1, 501]) {
+      const response = await entriesPage(owner, 'BTC', first, null);
+      expect(response.errors?.[0]?.extensions, String(first)).toMatchObject({
+        code: 'BAD_USER_INPUT',
+        field: 'first',
+      });
+    }
+    for (const after of ['garbage', Buffer.from('1.2').toString('base64url')]) {
+      const response = await entriesPage(owner, 'BTC', 5, after);
+      expect(response.errors?.[0]?.extensions, after).toMatchObject({
+        code: 'BAD_USER_INPUT',
+        field: 'after',
+      });
+    }
+  });
+});
+
+const reconciliationQuery = `{ ledgerReconciliation { sequence balanced ok custodyNote assets {
+  currency userAvailable userLocked pendingWithdrawals feeRevenue custody adjustments conservation ledgerMatchesCore
+  custodyOnChain custodyMatchesChain mismatches { userId } } } }`;
+
+describe('ledgerReconciliation', () => {
+  it('is for ADMIN and COMPLIANCE only', async () => {
+    for (const role of ['USER', 'SUPPORT'] as const) {
+      const response = await callSubgraph(
+        service.url,
+        reconciliationQuery,
+        {},
+        userIdentity(randomUUID(), role),
+        config,
+      );
+      expect(response.errors?.[0]?.extensions?.['code'], role).toBe('FORBIDDEN');
+    }
+    const anonymous = await callSubgraph(service.url, reconciliationQuery, {}, { kind: 'anonymous' }, config);
+    expect(anonymous.errors?.[0]?.extensions?.['code']).toBe('UNAUTHENTICATED');
+    const compliance = await callSubgraph(
+      service.url,
+      reconciliationQuery,
+      {},
+      userIdentity(randomUUID(), 'COMPLIANCE'),
+      config,
+    );
+    expect(compliance.errors).toBeUndefined();
+  });
+
+  it('reports figures the core’s event log confirms, at the core’s sequence', async () => {
+    await core.submit({ type: 'WithdrawSettle', withdrawalId: 9_001 });
+    const holder = randomUUID();
+    await core.submit({ type: 'Deposit', userId: holder, assetId: AssetIds.BTC, amountUnits: 10n });
+    expect(
+      (
+        await core.submit({
+          type: 'WithdrawHold',
+          userId: holder,
+          assetId: AssetIds.BTC,
+          withdrawalId: 9_002,
+          amountUnits: 1n,
+        })
+      ).result.code,
+    ).toBe(0);
+    await caughtUp();
+    const events = await allEvents();
+    const catalog = new AssetCatalog();
+    for (const event of events)
+      if (event.type === 'AssetAdded')
+        catalog.add({ assetId: event.assetId, symbol: event.symbol, decimals: event.decimals });
+    const expected = new Map(
+      catalog.all().map((asset) => [asset.symbol, { custody: 0n, adjustments: 0n, fees: 0n, pending: 0n }]),
+    );
+    const withdrawals = new Map<number, { symbol: string; units: bigint }>();
+    const symbolOf = (assetId: number) => catalog.byId(assetId)!.symbol;
+    const market = new Map<number, [string, string]>();
+    for (const event of events) {
+      if (event.type === 'MarketAdded')
+        market.set(event.market.marketId, [
+          symbolOf(event.market.baseAssetId),
+          symbolOf(event.market.quoteAssetId),
+        ]);
+      if (event.type === 'FundsMoved') {
+        const figures = expected.get(symbolOf(event.assetId))!;
+        if (event.kind === 'DEPOSIT') figures.custody += event.amountUnits;
+        if (event.kind === 'ADMIN_ADJUST') figures.adjustments += event.amountUnits;
+        if (event.kind === 'WITHDRAW_HOLD') figures.pending += event.amountUnits;
+        if (event.kind === 'WITHDRAW_RELEASE') figures.pending -= event.amountUnits;
+        if (event.kind === 'WITHDRAW_SETTLE') {
+          figures.custody -= event.amountUnits;
+          figures.pending -= event.amountUnits;
+        }
+        if (event.withdrawalId !== null)
+          withdrawals.set(event.withdrawalId, { symbol: symbolOf(event.assetId), units: event.amountUnits });
+      }
+      if (event.type === 'Trade') {
+        const [base, quote] = market.get(event.marketId)!;
+        const [baseFee, quoteFee] =
+          event.takerSide === 'BUY'
+            ? [event.takerFeeUnits, event.makerFeeUnits]
+            : [event.makerFeeUnits, event.takerFeeUnits];
+        expected.get(base)!.fees += baseFee;
+        expected.get(quote)!.fees += quoteFee;
+      }
+    }
+    const response = await callSubgraph<{
+      ledgerReconciliation: {
+        sequence: number;
+        balanced: boolean;
+        ok: boolean;
+        custodyNote: string | null;
+        assets: Array<Record<string, unknown>>;
+      };
+    }>(service.url, reconciliationQuery, {}, admin, config);
+    expect(response.errors).toBeUndefined();
+    const report = response.data!.ledgerReconciliation;
+    expect(report).toMatchObject({ sequence: events.at(-1)!.eventSeq, balanced: true, ok: true });
+    expect(report.custodyNote).toMatch(/ETH_RPC_URL is not set/);
+    const units = (symbol: string, value: bigint) => formatDecimal(value, catalog.bySymbol(symbol)!.decimals);
+    for (const asset of catalog.all()) {
+      const figures = expected.get(asset.symbol)!;
+      expect(
+        report.assets.find((a) => a['currency'] === asset.symbol),
+        asset.symbol,
+      ).toMatchObject({
+        custody: units(asset.symbol, figures.custody),
+        adjustments: units(asset.symbol, figures.adjustments),
+        feeRevenue: units(asset.symbol, figures.fees),
+        pendingWithdrawals: units(asset.symbol, figures.pending),
+        conservation: true,
+        ledgerMatchesCore: true,
+        mismatches: [],
+        custodyOnChain: null,
+        custodyMatchesChain: null,
+      });
+    }
+    expect(expected.get('USDT')!.pending).toBe(0n);
+    expect(expected.get('BTC')!.pending).toBe(1n);
+    expect(custodyCallers.every((caller) => caller === 'ledger')).toBe(true);
+  });
+
+  it('compares custody with what the chain holds, when the wallets service knows it', async () => {
+    await caughtUp();
+    const before = await checkLedgerReconciliation(service.url, await headersOf(admin));
+    const decimals = { BTC: 8, ETH: 18, USDT: 6 } as const;
+    const units = (currency: keyof typeof decimals) => {
+      const [whole, fraction = ''] = before.report.assets
+        .find((a) => a.currency === currency)!
+        .custody.split('.');
+      return BigInt(whole! + fraction.padEnd(decimals[currency], '0'));
+    };
+    try {
+      custodyAnswer = {
+        available: true,
+        blockNumber: 1234,
+        assets: (['BTC', 'ETH', 'USDT'] as const).map((currency) => ({
+          currency,
+          userCustodyUnits: units(currency).toString(),
+        })),
+      };
+      const matching = await checkLedgerReconciliation(service.url, await headersOf(admin), {
+        requireChain: true,
+      });
+      expect(matching.problems).toEqual([]);
+      expect(matching.report.custodyNote).toBeNull();
+      expect(
+        matching.report.assets.map((a) => [
+          a.currency,
+          a.custodyMatchesChain,
+          a.custodyOnChain === a.custody,
+        ]),
+      ).toEqual([
+        ['BTC', true, true],
+        ['ETH', true, true],
+        ['USDT', true, true],
+      ]);
+
+      custodyAnswer = {
+        available: true,
+        blockNumber: 1235,
+        assets: [
+          { currency: 'BTC', userCustodyUnits: (units('BTC') - 1n).toString() },
+          { currency: 'ETH', userCustodyUnits: units('ETH').toString() },
+        ],
+      };
+      const short = await checkLedgerReconciliation(service.url, await headersOf(admin));
+      expect(short.report.ok).toBe(false);
+      expect(short.problems).toEqual([expect.stringMatching(/BTC: custody .* ≠ chain/)]);
+      expect(short.report.assets.find((a) => a.currency === 'USDT')!.custodyMatchesChain).toBeNull();
+      expect(short.report.custodyNote).toMatch(/no custody for USDT/);
+
+      custodyAnswer = { available: true, blockNumber: 'soon', assets: [] };
+      const malformed = await checkLedgerReconciliation(service.url, await headersOf(admin));
+      expect(malformed.report.ok).toBe(true);
+      expect(malformed.report.custodyNote).toMatch(/malformed/);
+    } finally {
+      custodyAnswer = { available: false, reason: 'ETH_RPC_URL is not set', blockNumber: 0, assets: [] };
     }
   });
 });

@@ -1,12 +1,12 @@
 /**
- * An admin balance adjustment: validated input for the core's AdminAdjust command, and the journal
- * transaction that records it. The core owns the user's available balance; the journal books a
- * credit (positive amount) as ADMIN_ADJUSTMENTS → CORE_USER_BALANCES and a debit the other way.
- * Validation is complete here, so bad input never reaches the core or the database.
+ * An admin balance adjustment: validated input for the core's AdminAdjust command. The core owns
+ * the user's available balance; the journal books the adjustment from the core's FundsMoved
+ * ADMIN_ADJUST event like every other money movement (`core-journal.ts`). Validation is complete
+ * here, so bad input never reaches the core or the database.
  */
 import { parseDecimal } from '@graphex/runtime';
-import { isUserId, ledgerAsset, type LedgerAccountRef } from './accounts.ts';
-import type { JournalTransaction } from './journal.ts';
+import { referenceAssets } from '@graphex/schema';
+import { isUserId } from './accounts.ts';
 
 export const maxReasonLength = 500;
 
@@ -26,7 +26,6 @@ export interface AdminAdjustment {
   readonly amountUnits: bigint;
   /** Trimmed reason. */
   readonly reason: string;
-  readonly transaction: JournalTransaction;
 }
 
 export type AdminAdjustmentPlan =
@@ -37,13 +36,10 @@ export type AdminAdjustmentPlan =
       readonly message: string;
     };
 
-export function planAdminAdjustment(
-  input: AdminAdjustmentInput,
-  context: { readonly transactionId: string; readonly occurredAt: Date },
-): AdminAdjustmentPlan {
+export function planAdminAdjustment(input: AdminAdjustmentInput): AdminAdjustmentPlan {
   const userId = input.userId.toLowerCase();
   if (!isUserId(userId)) return { ok: false, field: 'userId', message: 'userId is not a user id.' };
-  const asset = ledgerAsset(input.currency);
+  const asset = referenceAssets.find((candidate) => candidate.symbol === input.currency);
   if (!asset) return { ok: false, field: 'currency', message: `Unknown currency "${input.currency}".` };
   let amountUnits: bigint;
   try {
@@ -58,29 +54,8 @@ export function planAdminAdjustment(
     return { ok: false, field: 'reason', message: `reason must be at most ${maxReasonLength} characters.` };
   }
 
-  const user: LedgerAccountRef = { kind: 'system', name: 'CORE_USER_BALANCES', currency: asset.symbol };
-  const system: LedgerAccountRef = { kind: 'system', name: 'ADMIN_ADJUSTMENTS', currency: asset.symbol };
-  const magnitude = amountUnits < 0n ? -amountUnits : amountUnits;
-  const [debited, credited] = amountUnits > 0n ? [system, user] : [user, system];
   return {
     ok: true,
-    adjustment: {
-      userId,
-      currency: asset.symbol,
-      decimals: asset.decimals,
-      amountUnits,
-      reason,
-      transaction: {
-        id: context.transactionId,
-        kind: 'ADMIN_ADJUSTMENT',
-        description: reason,
-        source: { name: 'admin', sequence: null },
-        occurredAt: context.occurredAt,
-        entries: [
-          { account: debited, side: 'DEBIT', amountUnits: magnitude },
-          { account: credited, side: 'CREDIT', amountUnits: magnitude },
-        ],
-      },
-    },
+    adjustment: { userId, currency: asset.symbol, decimals: asset.decimals, amountUnits, reason },
   };
 }

@@ -20,7 +20,7 @@ const user = (userId: string, currency = 'BTC'): LedgerAccountRef => ({
 });
 const system = (currency = 'BTC'): LedgerAccountRef => ({
   kind: 'system',
-  name: 'ADMIN_ADJUSTMENTS',
+  name: 'ADJUSTMENTS',
   currency,
 });
 const debit = (account: LedgerAccountRef, amountUnits: bigint): JournalEntry => ({

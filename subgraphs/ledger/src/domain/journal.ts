@@ -15,20 +15,36 @@ export interface JournalEntry {
   readonly amountUnits: bigint;
 }
 
-export const journalKinds = ['ADMIN_ADJUSTMENT'] as const;
+export const journalKinds = [
+  'DEPOSIT',
+  'WITHDRAWAL_HOLD',
+  'WITHDRAWAL_SETTLE',
+  'WITHDRAWAL_RELEASE',
+  'ADMIN_ADJUSTMENT',
+  'TRADE',
+  'ORDER_HOLD',
+  'ORDER_RELEASE',
+] as const;
 export type JournalKind = (typeof journalKinds)[number];
 
 export interface JournalTransaction {
-  readonly id: string;
+  /**
+   * The core event this transaction books. With `leg` (0, 1, … in the order an event's
+   * transactions are applied) it is the transaction's identity: posting is idempotent by it.
+   */
+  readonly eventSeq: number;
+  readonly leg: number;
+  /** The core command that caused the event. */
+  readonly commandSeq: number;
   readonly kind: JournalKind;
   readonly description: string;
-  /**
-   * Where the transaction came from. `sequence` is the producer's sequence number (the core's
-   * event sequence) and makes posting idempotent; null for transactions originated here.
-   */
-  readonly source: { readonly name: string; readonly sequence: bigint | null };
   readonly occurredAt: Date;
   readonly entries: readonly JournalEntry[];
+}
+
+/** Stable id of a journal transaction, e.g. `1234.0` (event sequence, leg). */
+export function journalTransactionId(eventSeq: number, leg: number): string {
+  return `${eventSeq}.${leg}`;
 }
 
 export class JournalInvariantError extends Error {

@@ -1,131 +1,240 @@
 /**
- * Posts journal transactions to the database: the write side of the ledger projection. Whatever
- * produces a transaction (an admin adjustment today, the matching core's events later) goes
- * through `postJournalTransaction`, inside the caller's database transaction, so the journal, the
- * account balances and anything else the caller writes (the audit record) commit together.
+ * The journal in the database: the write side of the core-event projection and the reads behind
+ * `User.accounts` and `Account.entries`. Writes are set-based (one statement per table per batch,
+ * rows shipped as one JSON document) because the projection runs on every trade; the journal is
+ * append-only (a trigger refuses UPDATE/DELETE), accounts carry a running balance and version
+ * written in the same transaction as their entries.
  */
 import type { Queryable } from '@graphex/runtime';
-import { ledgerAccountKey, type LedgerAccountRef } from '../domain/accounts.ts';
 import {
-  applyJournal,
-  assertBalanced,
+  ledgerAccountKey,
+  lockedBuckets,
+  type LedgerAccountRef,
+  type UserAccountBalance,
+  type UserBucket,
+} from '../domain/accounts.ts';
+import type { AssetCatalog } from '../domain/core-catalog.ts';
+import type { JournalBatch } from '../domain/core-journal.ts';
+import {
   JournalInvariantError,
   type AccountState,
-  type JournalTransaction,
+  type EntrySide,
+  type JournalKind,
 } from '../domain/journal.ts';
 
-export type PostOutcome =
-  | { readonly kind: 'posted'; readonly balances: ReadonlyMap<string, bigint> }
-  /** The source sequence was already posted: nothing changed (idempotent replay). */
-  | { readonly kind: 'duplicate' }
-  | {
-      readonly kind: 'insufficient-funds';
-      readonly account: LedgerAccountRef;
-      readonly balanceUnits: bigint;
-      readonly shortfallUnits: bigint;
-    };
-
-function accountColumns(ref: LedgerAccountRef): [string, string, string | null, string, string] {
-  return ref.kind === 'user'
-    ? [ledgerAccountKey(ref), 'USER', ref.userId, ref.currency, ref.bucket]
-    : [ledgerAccountKey(ref), 'SYSTEM', null, ref.currency, ref.name];
-}
-
 /**
- * Posts `transaction`. On `insufficient-funds` the caller must roll back (it throws the API error,
- * which does); the only writes before that point are lazily created zero-balance account rows.
+ * Current state of the accounts `refs` names, locked for the rest of the caller's transaction;
+ * accounts without a row are absent (zero, version 0).
  */
-export async function postJournalTransaction(
+export async function lockAccountStates(
   tx: Queryable,
-  transaction: JournalTransaction,
-): Promise<PostOutcome> {
-  assertBalanced(transaction.entries);
-  const refs = new Map<string, LedgerAccountRef>();
-  for (const entry of transaction.entries) refs.set(ledgerAccountKey(entry.account), entry.account);
-  // Sorted keys: every writer locks accounts in the same order, so two transactions never deadlock.
-  const keys = [...refs.keys()].sort();
-
-  for (const key of keys) {
-    await tx.query(
-      `INSERT INTO ledger_accounts (account_key, owner_kind, user_id, currency, bucket)
-       VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_key) DO NOTHING`,
-      accountColumns(refs.get(key)!),
-    );
-  }
-  const locked = await tx.query<{ account_key: string; balance: string; version: string | number }>(
-    'SELECT account_key, balance::text AS balance, version FROM ledger_accounts WHERE account_key = ANY($1) ORDER BY account_key FOR UPDATE',
-    [keys],
+  keys: readonly string[],
+): Promise<Map<string, AccountState>> {
+  if (keys.length === 0) return new Map();
+  const sorted = [...keys].sort();
+  const result = await tx.query<{ account_key: string; balance: string; version: string | number }>(
+    `SELECT account_key, balance::text AS balance, version FROM ledger_accounts
+     WHERE account_key = ANY($1) ORDER BY account_key FOR UPDATE`,
+    [sorted],
   );
-  if (locked.rows.length !== keys.length) {
-    throw new JournalInvariantError(`Expected ${keys.length} ledger accounts, locked ${locked.rows.length}.`);
-  }
-  const current = new Map<string, AccountState>(
-    locked.rows.map((row) => [
+  return new Map(
+    result.rows.map((row) => [
       row.account_key,
       { balanceUnits: BigInt(row.balance), version: BigInt(row.version) },
     ]),
   );
+}
 
-  const outcome = applyJournal(current, transaction.entries);
-  if (!outcome.ok) {
-    return {
-      kind: 'insufficient-funds',
-      account: outcome.account,
-      balanceUnits: outcome.balanceUnits,
-      shortfallUnits: outcome.shortfallUnits,
-    };
+function accountRow(key: string, ref: LedgerAccountRef, after: AccountState) {
+  return {
+    account_key: key,
+    owner_kind: ref.kind === 'user' ? 'USER' : 'SYSTEM',
+    user_id: ref.kind === 'user' ? ref.userId : null,
+    currency: ref.currency,
+    bucket: ref.kind === 'user' ? ref.bucket : ref.name,
+    balance: after.balanceUnits.toString(),
+    version: after.version.toString(),
+  };
+}
+
+/** Writes a booked batch: new and changed accounts, then the transactions and their entries. */
+export async function writeJournalBatch(tx: Queryable, batch: JournalBatch): Promise<void> {
+  if (batch.transactions.length === 0) return;
+  const created: ReturnType<typeof accountRow>[] = [];
+  const updated: Array<ReturnType<typeof accountRow> & { before_version: string; before_balance: string }> =
+    [];
+  for (const [key, { ref, before, after }] of batch.accounts) {
+    if (before.version === 0n) created.push(accountRow(key, ref, after));
+    else
+      updated.push({
+        ...accountRow(key, ref, after),
+        before_version: before.version.toString(),
+        before_balance: before.balanceUnits.toString(),
+      });
   }
-
-  const inserted = await tx.query(
-    `INSERT INTO journal_transactions (id, kind, description, source, source_sequence, occurred_at)
-     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (source, source_sequence) DO NOTHING`,
+  if (created.length > 0) {
+    const inserted = await tx.query(
+      `INSERT INTO ledger_accounts (account_key, owner_kind, user_id, currency, bucket, balance, version)
+       SELECT account_key, owner_kind, user_id, currency, bucket, balance, version
+       FROM jsonb_to_recordset($1::jsonb) AS r(account_key text, owner_kind text, user_id text, currency text,
+         bucket text, balance numeric, version bigint)
+       ON CONFLICT (account_key) DO NOTHING`,
+      [JSON.stringify(created)],
+    );
+    // The position lock serializes batches, so an account that appeared meanwhile is a bug.
+    if (inserted.rowCount !== created.length)
+      throw new JournalInvariantError(
+        `Expected to create ${created.length} ledger accounts, created ${inserted.rowCount}.`,
+      );
+  }
+  if (updated.length > 0) {
+    const changed = await tx.query(
+      `UPDATE ledger_accounts a SET balance = r.balance, version = r.version
+       FROM jsonb_to_recordset($1::jsonb) AS r(account_key text, balance numeric, version bigint,
+         before_version bigint, before_balance numeric)
+       WHERE a.account_key = r.account_key AND a.version = r.before_version AND a.balance = r.before_balance`,
+      [JSON.stringify(updated)],
+    );
+    if (changed.rowCount !== updated.length)
+      throw new JournalInvariantError(
+        `Expected to update ${updated.length} ledger accounts, updated ${changed.rowCount}: balances changed outside the journal.`,
+      );
+  }
+  await tx.query(
+    `INSERT INTO journal_transactions (event_seq, leg, command_seq, kind, description, occurred_at)
+     SELECT event_seq, leg, command_seq, kind, description, occurred_at
+     FROM jsonb_to_recordset($1::jsonb) AS r(event_seq bigint, leg smallint, command_seq bigint, kind text,
+       description text, occurred_at timestamptz)`,
     [
-      transaction.id,
-      transaction.kind,
-      transaction.description,
-      transaction.source.name,
-      transaction.source.sequence === null ? null : transaction.source.sequence.toString(),
-      transaction.occurredAt,
+      JSON.stringify(
+        batch.transactions.map((t) => ({
+          event_seq: t.eventSeq,
+          leg: t.leg,
+          command_seq: t.commandSeq,
+          kind: t.kind,
+          description: t.description,
+          occurred_at: t.occurredAt.toISOString(),
+        })),
+      ),
     ],
   );
-  if (inserted.rowCount === 0) return { kind: 'duplicate' };
+  const entries = batch.transactions.flatMap((t) =>
+    t.applied.map((applied, index) => ({
+      event_seq: t.eventSeq,
+      leg: t.leg,
+      entry_index: index,
+      account_key: applied.accountKey,
+      currency: applied.entry.account.currency,
+      debit: applied.entry.side === 'DEBIT' ? applied.entry.amountUnits.toString() : '0',
+      credit: applied.entry.side === 'CREDIT' ? applied.entry.amountUnits.toString() : '0',
+      balance_after: applied.balanceAfterUnits.toString(),
+      account_version: applied.accountVersion.toString(),
+    })),
+  );
+  await tx.query(
+    `INSERT INTO journal_entries (event_seq, leg, entry_index, account_key, currency, debit, credit, balance_after, account_version)
+     SELECT event_seq, leg, entry_index, account_key, currency, debit, credit, balance_after, account_version
+     FROM jsonb_to_recordset($1::jsonb) AS r(event_seq bigint, leg smallint, entry_index smallint, account_key text,
+       currency text, debit numeric, credit numeric, balance_after numeric, account_version bigint)`,
+    [JSON.stringify(entries)],
+  );
+}
 
-  const balances = new Map<string, bigint>();
-  for (const [key, { before, after }] of outcome.accounts) {
-    const updated = await tx.query(
-      `UPDATE ledger_accounts SET balance = $2::numeric, version = $3, updated_at = now()
-       WHERE account_key = $1 AND version = $4 AND balance = $5::numeric`,
-      [
-        key,
-        after.balanceUnits.toString(),
-        after.version.toString(),
-        before.version.toString(),
-        before.balanceUnits.toString(),
-      ],
-    );
-    // We hold the row lock, so a mismatch means someone wrote balances outside this function.
-    if (updated.rowCount !== 1)
-      throw new JournalInvariantError(`Ledger account ${key} changed under its lock.`);
-    balances.set(key, after.balanceUnits);
-  }
+/** A user's balances in every asset the core knows, from the journal's running balances. */
+export async function readUserAccounts(
+  db: Queryable,
+  catalog: AssetCatalog,
+  userId: string,
+): Promise<UserAccountBalance[]> {
+  const result = await db.query<{ currency: string; bucket: UserBucket; balance: string }>(
+    `SELECT currency, bucket, balance::text AS balance FROM ledger_accounts WHERE owner_kind = 'USER' AND user_id = $1`,
+    [userId],
+  );
+  return catalog.all().map((asset) => {
+    let availableUnits = 0n;
+    let lockedUnits = 0n;
+    for (const row of result.rows) {
+      if (row.currency !== asset.symbol) continue;
+      if (row.bucket === 'AVAILABLE') availableUnits += BigInt(row.balance);
+      else if (lockedBuckets.includes(row.bucket)) lockedUnits += BigInt(row.balance);
+    }
+    return { userId, currency: asset.symbol, decimals: asset.decimals, availableUnits, lockedUnits };
+  });
+}
 
-  for (const [index, applied] of outcome.entries.entries()) {
-    const amount = applied.entry.amountUnits.toString();
-    await tx.query(
-      `INSERT INTO journal_entries
-         (transaction_id, entry_index, account_key, currency, debit, credit, balance_after, account_version)
-       VALUES ($1, $2, $3, $4, $5::numeric, $6::numeric, $7::numeric, $8)`,
-      [
-        transaction.id,
-        index,
-        applied.accountKey,
-        applied.entry.account.currency,
-        applied.entry.side === 'DEBIT' ? amount : '0',
-        applied.entry.side === 'CREDIT' ? amount : '0',
-        applied.balanceAfterUnits.toString(),
-        applied.accountVersion.toString(),
-      ],
-    );
-  }
-  return { kind: 'posted', balances };
+/** Where a page of entries continues: the last entry's position (newest first). */
+export interface EntryCursor {
+  readonly eventSeq: number;
+  readonly leg: number;
+  readonly entryIndex: number;
+}
+
+export interface StoredEntry extends EntryCursor {
+  /** Of the entry's currency. */
+  readonly decimals: number;
+  readonly kind: JournalKind;
+  readonly side: EntrySide;
+  readonly bucket: UserBucket;
+  readonly amountUnits: bigint;
+  readonly balanceAfterUnits: bigint;
+  readonly commandSeq: number;
+  readonly occurredAt: Date;
+  readonly description: string;
+}
+
+/** A page of `Account.entries`. */
+export interface EntryPage {
+  readonly entries: readonly StoredEntry[];
+  readonly hasNextPage: boolean;
+}
+
+/** Up to `limit` entries of one user account (all its buckets), newest first, after `cursor`. */
+export async function readAccountEntries(
+  db: Queryable,
+  account: UserAccountBalance,
+  limit: number,
+  cursor: EntryCursor | null,
+): Promise<StoredEntry[]> {
+  const { userId, currency, decimals } = account;
+  const keys = (['AVAILABLE', 'LOCKED', 'WITHDRAWING'] as const).map((bucket) =>
+    ledgerAccountKey({ kind: 'user', userId, currency, bucket }),
+  );
+  const result = await db.query<{
+    event_seq: string | number;
+    leg: number;
+    entry_index: number;
+    account_key: string;
+    debit: string;
+    credit: string;
+    balance_after: string;
+    kind: JournalKind;
+    command_seq: string | number;
+    occurred_at: Date | string;
+    description: string;
+  }>(
+    `SELECT e.event_seq, e.leg, e.entry_index, e.account_key, e.debit::text AS debit, e.credit::text AS credit,
+       e.balance_after::text AS balance_after, t.kind, t.command_seq, t.occurred_at, t.description
+     FROM journal_entries e JOIN journal_transactions t ON t.event_seq = e.event_seq AND t.leg = e.leg
+     WHERE e.account_key = ANY($1) AND ($2::bigint IS NULL OR (e.event_seq, e.leg, e.entry_index) < ($2::bigint, $3::smallint, $4::smallint))
+     ORDER BY e.event_seq DESC, e.leg DESC, e.entry_index DESC
+     LIMIT $5`,
+    [keys, cursor?.eventSeq ?? null, cursor?.leg ?? 0, cursor?.entryIndex ?? 0, limit],
+  );
+  return result.rows.map((row) => {
+    const debitUnits = BigInt(row.debit);
+    return {
+      decimals,
+      eventSeq: Number(row.event_seq),
+      leg: Number(row.leg),
+      entryIndex: Number(row.entry_index),
+      kind: row.kind,
+      side: debitUnits > 0n ? 'DEBIT' : 'CREDIT',
+      bucket: row.account_key.slice(row.account_key.lastIndexOf(':') + 1) as UserBucket,
+      amountUnits: debitUnits > 0n ? debitUnits : BigInt(row.credit),
+      balanceAfterUnits: BigInt(row.balance_after),
+      commandSeq: Number(row.command_seq),
+      occurredAt: row.occurred_at instanceof Date ? row.occurred_at : new Date(row.occurred_at),
+      description: row.description,
+    };
+  });
 }

@@ -1,0 +1,81 @@
+/**
+ * The ledger's projection of the core's event log. One database transaction per batch writes the
+ * journal (`core-journal.ts`: every money movement as a balanced transaction), the core's own
+ * reported totals (`core_balances`) and the projection position, so redelivery changes nothing, a
+ * replay from 0 into empty tables rebuilds the same journal, and at every stored position the
+ * journal and the core's view are of the same sequence.
+ */
+import type { Database, Queryable } from '@graphex/runtime';
+import type { PublicCoreEvent } from '@graphex/schema';
+import type { AssetCatalog } from '../domain/core-catalog.ts';
+import { accountsTouchedBy, journalCoreEvents } from '../domain/core-journal.ts';
+import { coreStream, storeCatalogEvents, storeCoreBalances } from './core-balances.ts';
+import { lockAccountStates, writeJournalBatch } from './journal-store.ts';
+
+export const maxEventsPerBatch = 1000;
+
+export class CoreProjectionError extends Error {
+  override name = 'CoreProjectionError';
+}
+
+/** Locks the position row; returns the last applied eventSeq. */
+async function lockPosition(tx: Queryable): Promise<number> {
+  await tx.query(
+    'INSERT INTO projection_positions (stream, last_sequence) VALUES ($1, 0) ON CONFLICT (stream) DO NOTHING',
+    [coreStream],
+  );
+  const locked = await tx.query<{ last_sequence: string }>(
+    'SELECT last_sequence::text AS last_sequence FROM projection_positions WHERE stream = $1 FOR UPDATE',
+    [coreStream],
+  );
+  return Number(locked.rows[0]!.last_sequence);
+}
+
+/**
+ * Applies consecutive core events (≤ maxEventsPerBatch) in one transaction; returns the new
+ * position. Events at or below the stored position are skipped (redelivery); a gap, or a core
+ * and ledger that disagree (`CoreJournalError`), rolls the batch back and throws.
+ */
+export async function applyCoreEvents(
+  db: Database,
+  catalog: AssetCatalog,
+  events: readonly PublicCoreEvent[],
+): Promise<number> {
+  if (events.length > maxEventsPerBatch)
+    throw new RangeError(`At most ${maxEventsPerBatch} events per batch`);
+  const { position, learned } = await db.transaction(async (tx) => {
+    const stored = await lockPosition(tx);
+    const fresh = events.filter((event) => event.eventSeq > stored);
+    if (fresh.length === 0) return { position: stored, learned: null };
+    for (const [index, event] of fresh.entries()) {
+      if (event.eventSeq !== stored + index + 1)
+        throw new CoreProjectionError(
+          `Gap in the core event log: expected eventSeq ${stored + index + 1}, got ${event.eventSeq}.`,
+        );
+    }
+    const added = await storeCatalogEvents(tx, fresh);
+    // Assets and markets added in this batch are known to the rest of it.
+    const batchCatalog = added.assets.length + added.markets.length > 0 ? catalog.clone() : catalog;
+    for (const asset of added.assets) batchCatalog.add(asset);
+    for (const market of added.markets) batchCatalog.addMarket(market);
+
+    const touched = accountsTouchedBy(fresh, batchCatalog);
+    if (touched.size > 0) {
+      const current = await lockAccountStates(tx, [...touched.keys()]);
+      await writeJournalBatch(tx, journalCoreEvents(fresh, current, batchCatalog));
+    }
+    await storeCoreBalances(tx, fresh);
+    const position = fresh.at(-1)!.eventSeq;
+    await tx.query('UPDATE projection_positions SET last_sequence = $2 WHERE stream = $1', [
+      coreStream,
+      position,
+    ]);
+    return { position, learned: batchCatalog === catalog ? null : batchCatalog };
+  });
+  // Adopted only once committed: a rolled-back batch teaches the catalog nothing.
+  if (learned !== null) {
+    for (const asset of learned.all()) catalog.add(asset);
+    for (const market of learned.markets()) catalog.addMarket(market);
+  }
+  return position;
+}
