@@ -196,6 +196,19 @@ export const errorRegistry = {
     addedIn: '0.2.0',
     httpStatus: 409,
   },
+  // --- wallets (issue 6) ---
+  WITHDRAWAL_ADDRESS_NOT_ALLOWED: {
+    description:
+      'The user keeps a withdrawal address allowlist and this destination is not on it. Nothing changed; add the address first (with a TOTP code).',
+    addedIn: '0.3.0',
+    httpStatus: 200,
+  },
+  IDEMPOTENCY_KEY_REUSED: {
+    description:
+      'The idempotency key was already used by the same user for a different request (another currency, amount or address). Nothing changed; use a new key.',
+    addedIn: '0.3.0',
+    httpStatus: 200,
+  },
   INTERNAL_SERVER_ERROR: {
     description:
       'An unexpected failure. Details are never sent to clients; `extensions.requestId` identifies the server log line.',

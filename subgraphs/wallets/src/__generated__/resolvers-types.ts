@@ -21,12 +21,38 @@ export type Scalars = {
 
 export type Mutation = {
   __typename?: 'Mutation';
+  /** Adds an address to the caller's withdrawal allowlist (TOTP required). Returns the allowlist. */
+  addWithdrawalAddress: Array<Scalars['String']['output']>;
   /**
    * The caller's deposit address for `currency` (ETH, or USDT as an ERC-20 token on Ethereum),
    * derived from the exchange's BIP-44 extended public key. Idempotent: the same user and currency
    * always get the same address.
    */
   createDepositAddress: WalletAddress;
+  /**
+   * ADMIN: fail an APPROVED or NEEDS_ATTENTION withdrawal (its funds are released). Refused while
+   * its signed transaction could still be mined.
+   */
+  failWithdrawal: Transaction;
+  /** Removes an address from the caller's withdrawal allowlist (TOTP required). Returns the allowlist. */
+  removeWithdrawalAddress: Array<Scalars['String']['output']>;
+  /**
+   * Withdraws to an Ethereum address: needs approved KYC, two-factor authentication (a fresh TOTP
+   * code) and stays within the KYC tier's 24h limit; the funds are held at once. Flagged by AML
+   * rules, it waits for compliance (PENDING_REVIEW); otherwise the hot wallet sends it.
+   * Needs an API key with the WITHDRAW scope when called with an API key.
+   */
+  requestWithdrawal: Transaction;
+  /** ADMIN: a NEEDS_ATTENTION withdrawal goes back to the step it was stuck at, with fresh retries. */
+  retryWithdrawal: Transaction;
+  /** COMPLIANCE or ADMIN: approve (it proceeds) or reject (its funds are released) a PENDING_REVIEW withdrawal. */
+  reviewWithdrawal: Transaction;
+};
+
+
+export type MutationAddWithdrawalAddressArgs = {
+  address: Scalars['String']['input'];
+  totpCode: Scalars['String']['input'];
 };
 
 
@@ -34,33 +60,99 @@ export type MutationCreateDepositAddressArgs = {
   currency: Scalars['String']['input'];
 };
 
+
+export type MutationFailWithdrawalArgs = {
+  id: Scalars['ID']['input'];
+  reason: Scalars['String']['input'];
+};
+
+
+export type MutationRemoveWithdrawalAddressArgs = {
+  address: Scalars['String']['input'];
+  totpCode: Scalars['String']['input'];
+};
+
+
+export type MutationRequestWithdrawalArgs = {
+  input: WithdrawalInput;
+};
+
+
+export type MutationRetryWithdrawalArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationReviewWithdrawalArgs = {
+  decision: WithdrawalReviewDecision;
+  id: Scalars['ID']['input'];
+  reason: Scalars['String']['input'];
+};
+
+export type Query = {
+  __typename?: 'Query';
+  /**
+   * Withdrawals for operators (SUPPORT, COMPLIANCE, ADMIN), newest first: e.g.
+   * `status: ["PENDING_REVIEW"]` for compliance, `["NEEDS_ATTENTION"]` for stuck ones. All statuses
+   * when `status` is empty or null. `first` is 1..200 (default 50); `after` is the id of the last seen.
+   */
+  withdrawals: Array<Transaction>;
+};
+
+
+export type QueryWithdrawalsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  status?: InputMaybe<Array<Scalars['String']['input']>>;
+};
+
 /** A deposit or a withdrawal of one currency. */
 export type Transaction = {
   __typename?: 'Transaction';
   /** Deposit address credited, or withdrawal destination. */
   address?: Maybe<Scalars['String']['output']>;
+  /** AML rules that sent a withdrawal to compliance review (empty when none). */
+  amlFlags: Array<Scalars['String']['output']>;
   amount: Scalars['Decimal']['output'];
+  /** Why a withdrawal needs an operator (status NEEDS_ATTENTION), else null. */
+  attentionReason?: Maybe<Scalars['String']['output']>;
   confirmations: Scalars['Int']['output'];
   createdAt: Scalars['DateTime']['output'];
   currency: Scalars['String']['output'];
+  /** Why a withdrawal failed or was rejected (null otherwise). */
+  failureReason?: Maybe<Scalars['String']['output']>;
   id: Scalars['ID']['output'];
+  /** Gas the exchange paid for a withdrawal's on-chain transaction, in ETH (null until mined). */
+  networkFee?: Maybe<Scalars['Decimal']['output']>;
+  /** Nonce of a withdrawal's transaction from the hot wallet (null until signed). */
+  nonce?: Maybe<Scalars['Int']['output']>;
   /** State of the transaction's state machine, e.g. PENDING, CONFIRMED, COMPLETED. */
   status: Scalars['String']['output'];
-  /** Every status the transaction went through, oldest first (a deposit: PENDING, then CONFIRMED or ORPHANED). */
+  /**
+   * Every status the transaction went through, oldest first (a deposit: PENDING, then CONFIRMED or
+   * ORPHANED; a withdrawal: REQUESTED, HELD, APPROVED or PENDING_REVIEW, SIGNED, BROADCAST, MINED,
+   * CONFIRMED, COMPLETED — or REJECTED/FAILED then RELEASED, or NEEDS_ATTENTION).
+   */
   statusHistory: Array<TransactionStatusChange>;
   txHash?: Maybe<Scalars['String']['output']>;
   type: TransactionType;
+  /** The owner of the transaction. */
+  user: User;
 };
 
 /** One step of a transaction's state machine. */
 export type TransactionStatusChange = {
   __typename?: 'TransactionStatusChange';
+  /** The operator or compliance officer who made this change (null when the service did). */
+  actor?: Maybe<Scalars['String']['output']>;
   /** When the transaction entered this status. */
   at: Scalars['DateTime']['output'];
   /** Block of the on-chain transaction at that moment (null when it was not in a block). */
   blockNumber?: Maybe<Scalars['Int']['output']>;
   /** Confirmations at that moment. */
   confirmations: Scalars['Int']['output'];
+  /** Why (an operator's reason, AML flags, a failure), when there is one. */
+  reason?: Maybe<Scalars['String']['output']>;
   status: Scalars['String']['output'];
 };
 
@@ -79,6 +171,11 @@ export type User = {
    * ADMIN. `first` is 1..200 (default 50); `after` is the `id` of the last transaction already seen.
    */
   transactions: Array<Transaction>;
+  /**
+   * The user's withdrawal address allowlist (lower-case). When it is not empty, withdrawals go only
+   * to these addresses. Same visibility as transactions.
+   */
+  withdrawalAllowlist: Array<Scalars['String']['output']>;
 };
 
 
@@ -94,6 +191,22 @@ export type WalletAddress = {
   address: Scalars['String']['output'];
   currency: Scalars['String']['output'];
 };
+
+/** A withdrawal: `amount` in `currency` (ETH or USDT) to the Ethereum `address`. */
+export type WithdrawalInput = {
+  /** An Ethereum address; mixed case must carry a valid EIP-55 checksum. */
+  address: Scalars['String']['input'];
+  amount: Scalars['Decimal']['input'];
+  currency: Scalars['String']['input'];
+  /** 1..100 printable ASCII characters; the same key from the same user answers the same withdrawal. */
+  idempotencyKey: Scalars['String']['input'];
+  /** A fresh code of the user's authenticator app (each code works once). */
+  totpCode: Scalars['String']['input'];
+};
+
+export type WithdrawalReviewDecision =
+  | 'APPROVE'
+  | 'REJECT';
 
 export type WithIndex<TObject> = TObject & Record<string, any>;
 export type ResolversObject<TObject> = WithIndex<TObject>;
@@ -198,13 +311,16 @@ export type ResolversTypes = ResolversObject<{
   Decimal: ResolverTypeWrapper<Scalars['Decimal']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
-  Transaction: ResolverTypeWrapper<TransactionRecord>;
-  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
+  Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  Transaction: ResolverTypeWrapper<TransactionRecord>;
   TransactionStatusChange: ResolverTypeWrapper<TransactionStatusChange>;
   TransactionType: TransactionType;
   User: ResolverTypeWrapper<UserReference>;
   WalletAddress: ResolverTypeWrapper<WalletAddress>;
+  WithdrawalInput: WithdrawalInput;
+  WithdrawalReviewDecision: WithdrawalReviewDecision;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
 }>;
 
@@ -214,12 +330,14 @@ export type ResolversParentTypes = ResolversObject<{
   Decimal: Scalars['Decimal']['output'];
   Mutation: Record<PropertyKey, never>;
   String: Scalars['String']['output'];
-  Transaction: TransactionRecord;
-  Int: Scalars['Int']['output'];
   ID: Scalars['ID']['output'];
+  Query: Record<PropertyKey, never>;
+  Int: Scalars['Int']['output'];
+  Transaction: TransactionRecord;
   TransactionStatusChange: TransactionStatusChange;
   User: UserReference;
   WalletAddress: WalletAddress;
+  WithdrawalInput: WithdrawalInput;
   Boolean: Scalars['Boolean']['output'];
 }>;
 
@@ -232,27 +350,45 @@ export interface DecimalScalarConfig extends GraphQLScalarTypeConfig<ResolversTy
 }
 
 export type MutationResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
+  addWithdrawalAddress?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType, RequireFields<MutationAddWithdrawalAddressArgs, 'address' | 'totpCode'>>;
   createDepositAddress?: Resolver<ResolversTypes['WalletAddress'], ParentType, ContextType, RequireFields<MutationCreateDepositAddressArgs, 'currency'>>;
+  failWithdrawal?: Resolver<ResolversTypes['Transaction'], ParentType, ContextType, RequireFields<MutationFailWithdrawalArgs, 'id' | 'reason'>>;
+  removeWithdrawalAddress?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType, RequireFields<MutationRemoveWithdrawalAddressArgs, 'address' | 'totpCode'>>;
+  requestWithdrawal?: Resolver<ResolversTypes['Transaction'], ParentType, ContextType, RequireFields<MutationRequestWithdrawalArgs, 'input'>>;
+  retryWithdrawal?: Resolver<ResolversTypes['Transaction'], ParentType, ContextType, RequireFields<MutationRetryWithdrawalArgs, 'id'>>;
+  reviewWithdrawal?: Resolver<ResolversTypes['Transaction'], ParentType, ContextType, RequireFields<MutationReviewWithdrawalArgs, 'decision' | 'id' | 'reason'>>;
+}>;
+
+export type QueryResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
+  withdrawals?: Resolver<Array<ResolversTypes['Transaction']>, ParentType, ContextType, Partial<QueryWithdrawalsArgs>>;
 }>;
 
 export type TransactionResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['Transaction'] = ResolversParentTypes['Transaction'], FederationReferenceType extends FederationReferenceTypes['Transaction'] = FederationReferenceTypes['Transaction']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Transaction']> | FederationReferenceType, FederationReferenceType, ContextType>;
   address?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  amlFlags?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   amount?: Resolver<ResolversTypes['Decimal'], ParentType, ContextType>;
+  attentionReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   confirmations?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  failureReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  networkFee?: Resolver<Maybe<ResolversTypes['Decimal']>, ParentType, ContextType>;
+  nonce?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   statusHistory?: Resolver<Array<ResolversTypes['TransactionStatusChange']>, ParentType, ContextType>;
   txHash?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   type?: Resolver<ResolversTypes['TransactionType'], ParentType, ContextType>;
+  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
 }>;
 
 export type TransactionStatusChangeResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['TransactionStatusChange'] = ResolversParentTypes['TransactionStatusChange']> = ResolversObject<{
+  actor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   blockNumber?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   confirmations?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  reason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
@@ -261,6 +397,7 @@ export type UserResolvers<ContextType = SubgraphContext, ParentType extends Reso
   depositAddresses?: Resolver<Array<ResolversTypes['WalletAddress']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   transactions?: Resolver<Array<ResolversTypes['Transaction']>, ParentType, ContextType, Partial<UserTransactionsArgs>>;
+  withdrawalAllowlist?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
 }>;
 
 export type WalletAddressResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['WalletAddress'] = ResolversParentTypes['WalletAddress']> = ResolversObject<{
@@ -272,6 +409,7 @@ export type Resolvers<ContextType = SubgraphContext> = ResolversObject<{
   DateTime?: GraphQLScalarType;
   Decimal?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
+  Query?: QueryResolvers<ContextType>;
   Transaction?: TransactionResolvers<ContextType>;
   TransactionStatusChange?: TransactionStatusChangeResolvers<ContextType>;
   User?: UserResolvers<ContextType>;

@@ -64,6 +64,7 @@ import {
   type Chain,
   type ChainDepositRow,
   type FoundDeposit,
+  type HotWalletFunding,
 } from '../store/chain.ts';
 
 export const transferTopic = eventTopic('Transfer(address,address,uint256)');
@@ -154,6 +155,8 @@ export class ChainWatcher {
   #stopped = false;
   /** This watcher's identity in the lease table. */
   readonly #owner = randomUUID();
+  /** The withdrawal hot wallet (lower case): transfers to it from elsewhere are operator funding. */
+  readonly #hotWallet: string | null;
 
   constructor(options: {
     readonly db: Database;
@@ -161,7 +164,10 @@ export class ChainWatcher {
     readonly provider: JsonRpcProvider;
     readonly config: ChainWatcherConfig;
     readonly logger: Logger;
+    /** The hot wallet's address, when withdrawals are configured (for the custody report's float). */
+    readonly hotWalletAddress?: string | null;
   }) {
+    this.#hotWallet = options.hotWalletAddress?.toLowerCase() ?? null;
     this.#db = options.db;
     this.#core = options.core;
     this.#provider = options.provider;
@@ -227,13 +233,14 @@ export class ChainWatcher {
         reorgedToBlock = cursor.number;
         break;
       }
-      const deposits = await this.#depositsIn(block);
+      const { deposits, fundings } = await this.#depositsIn(block);
       await applyScannedBlock(
         this.#db,
         this.#chain,
         { number: block.number, hash: block.hash, parentHash: block.parentHash },
         deposits,
         block.number,
+        fundings,
       );
       found += deposits.length;
       cursor = { number: block.number, hash: block.hash };
@@ -282,13 +289,14 @@ export class ChainWatcher {
     );
   }
 
-  async #depositsIn(block: Block): Promise<FoundDeposit[]> {
+  async #depositsIn(block: Block): Promise<{ deposits: FoundDeposit[]; fundings: HotWalletFunding[] }> {
     const candidates: Array<{
       address: string;
       currency: string;
       amount: bigint;
       txHash: string;
       logIndex: number;
+      from: string;
     }> = [];
     for (const tx of block.prefetchedTransactions) {
       if (tx.to && tx.value > 0n) {
@@ -298,6 +306,7 @@ export class ChainWatcher {
           amount: tx.value,
           txHash: tx.hash.toLowerCase(),
           logIndex: nativeTransferLogIndex,
+          from: tx.from.toLowerCase(),
         });
       }
     }
@@ -318,10 +327,30 @@ export class ChainWatcher {
           amount,
           txHash: log.transactionHash.toLowerCase(),
           logIndex: log.index,
+          from: `0x${log.topics[1]!.slice(26)}`.toLowerCase(),
         });
       }
     }
-    if (candidates.length === 0) return [];
+    const fundings: HotWalletFunding[] = [];
+    for (const candidate of candidates) {
+      if (
+        this.#hotWallet === null ||
+        candidate.address !== this.#hotWallet ||
+        candidate.from === this.#hotWallet
+      )
+        continue;
+      if (candidate.logIndex === nativeTransferLogIndex) {
+        const receipt = await this.#provider.getTransactionReceipt(candidate.txHash);
+        if (!receipt || receipt.status !== 1 || receipt.blockHash !== block.hash) continue;
+      }
+      fundings.push({
+        txHash: candidate.txHash,
+        logIndex: candidate.logIndex,
+        currency: candidate.currency,
+        amountBaseUnits: candidate.amount,
+      });
+    }
+    if (candidates.length === 0) return { deposits: [], fundings };
     const owners = await depositAddressOwners(
       this.#db,
       this.#chain,
@@ -346,7 +375,7 @@ export class ChainWatcher {
         logIndex: candidate.logIndex,
       });
     }
-    return deposits;
+    return { deposits, fundings };
   }
 
   async #creditReady(headNumber: number, assets: AssetIds): Promise<number> {

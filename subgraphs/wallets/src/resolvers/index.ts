@@ -1,7 +1,17 @@
-import { DateTimeScalar, DecimalScalar, formatDecimal, requireUser } from '@graphex/runtime';
+import { DateTimeScalar, DecimalScalar, formatDecimal, requireRole, requireUser } from '@graphex/runtime';
 import { apiError } from '@graphex/schema';
 import type { Resolvers } from '../__generated__/resolvers-types.ts';
-import { canReadWalletOf, currencyDecimals, depositCurrency, pageSize } from '../domain/transaction.ts';
+import type { SubgraphContext } from '../context.ts';
+import {
+  canReadWalletOf,
+  currencyDecimals,
+  depositCurrency,
+  pageSize,
+  type TransactionRecord,
+} from '../domain/transaction.ts';
+import { isWithdrawalStatus } from '../domain/withdrawal.ts';
+import { allowlistOf, findWithdrawal, listWithdrawals, type WithdrawalRow } from '../store/withdrawals.ts';
+import type { WithdrawalService } from '../withdrawal-service.ts';
 import {
   depositAddressesOf,
   depositAddressFor,
@@ -11,6 +21,48 @@ import {
 import { statusHistoryOf } from '../store/chain.ts';
 
 const maxIdLength = 64;
+
+/** A transaction as resolvers pass it on: withdrawals may carry their details already. */
+type WithDetails = TransactionRecord & { readonly withdrawal?: WithdrawalRow | null };
+
+/** The Transaction a withdrawal row is. */
+function withdrawalRecord(row: WithdrawalRow): WithDetails {
+  return {
+    id: row.transactionId,
+    userId: row.userId,
+    type: 'WITHDRAWAL',
+    currency: row.currency,
+    amountBaseUnits: row.amountBaseUnits,
+    status: row.status,
+    address: row.address,
+    txHash: row.txHash,
+    confirmations: row.confirmations,
+    createdAt: row.createdAt,
+    withdrawal: row,
+  };
+}
+
+async function detailsOf(transaction: WithDetails, db: SubgraphContext['db']): Promise<WithdrawalRow | null> {
+  if (transaction.type !== 'WITHDRAWAL') return null;
+  return transaction.withdrawal ?? (await findWithdrawal(db, transaction.id));
+}
+
+function withdrawalsOn(context: SubgraphContext): WithdrawalService {
+  if (!context.withdrawals) {
+    throw apiError('SERVICE_UNAVAILABLE', 'Withdrawals are not available: the chain node is not configured.');
+  }
+  return context.withdrawals;
+}
+
+function operatorOf(context: SubgraphContext, ...roles: Array<'ADMIN' | 'COMPLIANCE' | 'SUPPORT'>) {
+  const { userId, role } = requireRole(context.identity, ...roles);
+  return { userId, role };
+}
+
+function checkedId(id: string): string {
+  if (id.length === 0 || id.length > maxIdLength) throw apiError('NOT_FOUND', 'No such withdrawal.');
+  return id;
+}
 
 export const resolvers: Resolvers = {
   Decimal: DecimalScalar,
@@ -48,6 +100,40 @@ export const resolvers: Resolvers = {
       }
       return (await depositAddressesOf(db, user.id)).map(({ currency, address }) => ({ currency, address }));
     },
+    withdrawalAllowlist: async (user, _args, { identity, db }) => {
+      requireUser(identity);
+      if (!canReadWalletOf(identity, user.id)) {
+        throw apiError(
+          'FORBIDDEN',
+          "Only the user, SUPPORT, COMPLIANCE or ADMIN may read a user's withdrawal allowlist.",
+        );
+      }
+      return allowlistOf(db, user.id);
+    },
+  },
+  Query: {
+    withdrawals: async (_parent, { status, first, after }, context) => {
+      operatorOf(context, 'SUPPORT', 'COMPLIANCE', 'ADMIN');
+      const statuses = status ?? [];
+      if (statuses.length > 20 || statuses.some((value) => !isWithdrawalStatus(value))) {
+        throw apiError('BAD_USER_INPUT', '`status` lists withdrawal statuses, e.g. ["PENDING_REVIEW"].', {
+          argument: 'status',
+        });
+      }
+      const limit = pageSize(first);
+      if (after !== null && after !== undefined && (after.length === 0 || after.length > maxIdLength)) {
+        throw apiError('BAD_USER_INPUT', '`after` must be the id of a withdrawal from this list.', {
+          argument: 'after',
+        });
+      }
+      const page = await listWithdrawals(context.db, statuses, limit, after ?? null);
+      if (page === null) {
+        throw apiError('BAD_USER_INPUT', '`after` must be the id of a withdrawal from this list.', {
+          argument: 'after',
+        });
+      }
+      return page.map(withdrawalRecord);
+    },
   },
   Transaction: {
     __resolveReference: async (reference, { identity, db }) => {
@@ -58,6 +144,17 @@ export const resolvers: Resolvers = {
     statusHistory: (transaction, _args, { db }) => statusHistoryOf(db, transaction.id),
     amount: (transaction) =>
       formatDecimal(transaction.amountBaseUnits, currencyDecimals(transaction.currency)),
+    user: (transaction) => ({ id: transaction.userId }),
+    failureReason: async (transaction, _args, { db }) =>
+      (await detailsOf(transaction, db))?.failureReason ?? null,
+    amlFlags: async (transaction, _args, { db }) => [...((await detailsOf(transaction, db))?.amlFlags ?? [])],
+    attentionReason: async (transaction, _args, { db }) =>
+      (await detailsOf(transaction, db))?.attentionReason ?? null,
+    networkFee: async (transaction, _args, { db }) => {
+      const fee = (await detailsOf(transaction, db))?.networkFeeWei ?? null;
+      return fee === null ? null : formatDecimal(fee, currencyDecimals('ETH'));
+    },
+    nonce: async (transaction, _args, { db }) => (await detailsOf(transaction, db))?.nonce ?? null,
   },
   Mutation: {
     createDepositAddress: async (_parent, args, { identity, db, depositKeyring, logger }) => {
@@ -66,6 +163,30 @@ export const resolvers: Resolvers = {
       const deposit = await depositAddressFor(db, depositKeyring, userId, currency, chain);
       logger.info('deposit address issued', { userId, currency, derivationIndex: deposit.derivationIndex });
       return { currency: deposit.currency, address: deposit.address };
+    },
+    requestWithdrawal: async (_parent, { input }, context) => {
+      const { userId } = requireUser(context.identity);
+      return withdrawalRecord(await withdrawalsOn(context).request(userId, input));
+    },
+    reviewWithdrawal: async (_parent, { id, decision, reason }, context) => {
+      const operator = operatorOf(context, 'COMPLIANCE', 'ADMIN');
+      return withdrawalRecord(await withdrawalsOn(context).review(operator, checkedId(id), decision, reason));
+    },
+    retryWithdrawal: async (_parent, { id }, context) => {
+      const operator = operatorOf(context, 'ADMIN');
+      return withdrawalRecord(await withdrawalsOn(context).retry(operator, checkedId(id)));
+    },
+    failWithdrawal: async (_parent, { id, reason }, context) => {
+      const operator = operatorOf(context, 'ADMIN');
+      return withdrawalRecord(await withdrawalsOn(context).fail(operator, checkedId(id), reason));
+    },
+    addWithdrawalAddress: async (_parent, { address, totpCode }, context) => {
+      const { userId } = requireUser(context.identity);
+      return withdrawalsOn(context).addAllowedAddress(userId, address, totpCode);
+    },
+    removeWithdrawalAddress: async (_parent, { address, totpCode }, context) => {
+      const { userId } = requireUser(context.identity);
+      return withdrawalsOn(context).removeAllowedAddress(userId, address, totpCode);
     },
   },
 };

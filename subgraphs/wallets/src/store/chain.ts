@@ -3,7 +3,8 @@
  * credit state, and the status history of transactions. Every state change of a deposit and its
  * history entry are written in one database transaction.
  */
-import type { Database, Queryable } from '@graphex/runtime';
+import { enqueueAudit, formatDecimal, type Database, type Queryable } from '@graphex/runtime';
+import { assetSpec } from '@graphex/schema';
 import { canTransition, type DepositStatus } from '../domain/deposit.ts';
 import { recordTransaction } from './wallets.ts';
 
@@ -27,6 +28,14 @@ export interface FoundDeposit {
   readonly address: string;
   readonly txHash: string;
   readonly logIndex: number;
+}
+
+/** ETH or USDT sent to the hot wallet from outside our own flows (operator funding). */
+export interface HotWalletFunding {
+  readonly txHash: string;
+  readonly logIndex: number;
+  readonly currency: string;
+  readonly amountBaseUnits: bigint;
 }
 
 export interface ChainDepositRow {
@@ -88,19 +97,21 @@ const toDeposit = (row: DepositDbRow): ChainDepositRow => ({
   coreEventSeq: nullableNumber(row.core_event_seq),
 });
 
-/** Appends one status-history entry (positions are contiguous per transaction). */
+/** Appends one status-history entry (positions are contiguous per transaction); returns its position. */
 export async function appendStatusHistory(
   tx: Queryable,
   transactionId: string,
   status: string,
   blockNumber: number | null,
   confirmations: number,
-): Promise<void> {
-  await tx.query(
+): Promise<number> {
+  const result = await tx.query<{ position: number }>(
     `INSERT INTO transaction_status_history (transaction_id, position, status, block_number, confirmations)
-     SELECT $1, COALESCE(MAX(position) + 1, 0), $2, $3, $4 FROM transaction_status_history WHERE transaction_id = $1`,
+     SELECT $1, COALESCE(MAX(position) + 1, 0), $2, $3, $4 FROM transaction_status_history WHERE transaction_id = $1
+     RETURNING position`,
     [transactionId, status, blockNumber, confirmations],
   );
+  return Number(result.rows[0]!.position);
 }
 
 export interface StatusChange {
@@ -108,6 +119,8 @@ export interface StatusChange {
   readonly at: Date;
   readonly blockNumber: number | null;
   readonly confirmations: number;
+  readonly actor: string | null;
+  readonly reason: string | null;
 }
 
 export async function statusHistoryOf(db: Queryable, transactionId: string): Promise<StatusChange[]> {
@@ -116,8 +129,10 @@ export async function statusHistoryOf(db: Queryable, transactionId: string): Pro
     at: Date | string;
     block_number: string | null;
     confirmations: number;
+    actor: string | null;
+    reason: string | null;
   }>(
-    `SELECT status, at, block_number::text AS block_number, confirmations FROM transaction_status_history
+    `SELECT status, at, block_number::text AS block_number, confirmations, actor, reason FROM transaction_status_history
      WHERE transaction_id = $1 ORDER BY position LIMIT 1000`,
     [transactionId],
   );
@@ -126,6 +141,8 @@ export async function statusHistoryOf(db: Queryable, transactionId: string): Pro
     at: new Date(row.at),
     blockNumber: nullableNumber(row.block_number),
     confirmations: Number(row.confirmations),
+    actor: row.actor,
+    reason: row.reason,
   }));
 }
 
@@ -194,8 +211,24 @@ export async function applyScannedBlock(
   block: ScannedBlock,
   deposits: readonly FoundDeposit[],
   headNumber: number,
+  fundings: readonly HotWalletFunding[] = [],
 ): Promise<void> {
   await db.transaction(async (tx) => {
+    for (const funding of fundings) {
+      await tx.query(
+        `INSERT INTO hot_wallet_fundings (chain, tx_hash, log_index, currency, amount_base_units, block_number)
+         VALUES ($1, $2, $3, $4, $5::numeric, $6)
+         ON CONFLICT (chain, tx_hash, log_index) DO UPDATE SET block_number = EXCLUDED.block_number`,
+        [
+          chain,
+          funding.txHash,
+          funding.logIndex,
+          funding.currency,
+          funding.amountBaseUnits.toString(),
+          block.number,
+        ],
+      );
+    }
     for (const deposit of deposits) {
       const confirmations = Math.max(0, headNumber - block.number + 1);
       const created = await recordTransaction(tx, {
@@ -286,6 +319,10 @@ export async function rollbackTo(db: Database, chain: Chain, fork: BlockRef): Pr
       }
     }
     await tx.query('DELETE FROM chain_blocks WHERE chain = $1 AND block_number > $2', [chain, fork.number]);
+    await tx.query('DELETE FROM hot_wallet_fundings WHERE chain = $1 AND block_number > $2', [
+      chain,
+      fork.number,
+    ]);
     await setCursor(tx, chain, fork);
     return { orphaned, creditedButOrphaned };
   });
@@ -394,8 +431,13 @@ async function finishCredit(
       credit_state: string;
       block_number: string;
       confirmations: number;
+      user_id: string;
+      currency: string;
+      amount_base_units: string;
+      tx_hash: string;
     }>(
-      `SELECT t.status, d.credit_state, d.block_number::text AS block_number, t.confirmations
+      `SELECT t.status, d.credit_state, d.block_number::text AS block_number, t.confirmations, t.user_id,
+         t.currency, t.amount_base_units::text AS amount_base_units, d.tx_hash
        FROM chain_deposits d JOIN transactions t ON t.id = d.transaction_id WHERE d.transaction_id = $1 FOR UPDATE`,
       [transactionId],
     );
@@ -421,6 +463,23 @@ async function finishCredit(
       Number(row.block_number),
       Number(row.confirmations),
     );
+    // Rule 7: the credit (or the core's refusal) is audited in the same DB transaction.
+    await enqueueAudit(tx, `deposit:${transactionId}:${outcome.status}`, {
+      occurredAt: new Date(),
+      actor: 'service:wallets',
+      actorRole: 'SERVICE',
+      action: outcome.status === 'CONFIRMED' ? 'DEPOSIT_CREDITED' : 'DEPOSIT_REJECTED',
+      requestId: `core:${outcome.coreSeq}`,
+      targetUserId: auditUserId(row.user_id),
+      details: {
+        transactionId,
+        currency: row.currency,
+        amount: formatDecimal(BigInt(row.amount_base_units), assetSpec(row.currency)!.decimals),
+        txHash: row.tx_hash,
+        blockNumber: row.block_number,
+        coreSeq: String(outcome.coreSeq),
+      },
+    });
   });
 }
 
@@ -484,4 +543,9 @@ export async function acquireWatcherLease(
 /** Gives the lease up (on a clean stop), so another instance may take over at once. */
 export async function releaseWatcherLease(db: Queryable, chain: Chain, owner: string): Promise<void> {
   await db.query('DELETE FROM chain_watcher_lease WHERE chain = $1 AND owner = $2', [chain, owner]);
+}
+
+/** Audit entries name their user by UUID; any other id (never issued by identity) is left out. */
+function auditUserId(userId: string): string | null {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(userId) ? userId : null;
 }

@@ -1,0 +1,926 @@
+/**
+ * Withdrawals end to end against a real local Ethereum node (Hardhat, manual mining), a
+ * solc-compiled USDT-like token and the real in-process matching core, on PGlite or PostgreSQL,
+ * through the wallets subgraph's GraphQL API. Identity is an in-memory implementation of its
+ * internal client (KYC policy, TOTP outcomes); `withdrawal-identity.test.ts` uses the real one.
+ *
+ * After every scenario: per user and asset the core's available + locked equals Σ credited
+ * deposits − Σ settled withdrawals, locked equals what is still held, and the custody report's
+ * userCustodyUnits equals Σ credited deposits − Σ settled withdrawals (what the ledger books).
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  HDNodeWallet,
+  parseEther,
+  Transaction as EthTransaction,
+  Wallet,
+  type JsonRpcProvider,
+} from 'ethers';
+import { createInProcessCoreClient, type InProcessCoreClient } from '@graphex/matching-core';
+import {
+  callSubgraph,
+  openTestDatabase,
+  testConfig,
+  testLogger,
+  userIdentity,
+  type TestDatabase,
+} from '@graphex/runtime/testing';
+import type {
+  IdentityInternalClient,
+  RunningService,
+  TwoFactorOutcome,
+  WithdrawalPolicy,
+} from '@graphex/runtime';
+import {
+  deployTestToken,
+  localProvider,
+  localSigner,
+  startLocalChain,
+  type LocalChain,
+  type TestToken,
+} from '@graphex/tests/chain';
+import { createWalletsService, walletsMigrationsDir } from '../index.ts';
+import { depositTransactionId } from '../domain/deposit.ts';
+import type { AmlConfig, WithdrawalStatus } from '../domain/withdrawal.ts';
+import { listChainDeposits, statusHistoryOf } from '../store/chain.ts';
+import { depositAddressFor } from '../store/wallets.ts';
+import { findWithdrawal, hotWalletNextNonce, withdrawalsInStatus } from '../store/withdrawals.ts';
+import { createWithdrawalService, type WithdrawalService } from '../withdrawal-service.ts';
+import { custodyReport } from './custody.ts';
+import { accountPath, keyringFromXpub, type DepositKeyring } from './deposit-keys.ts';
+import { ChainWatcher, scanCoreEvents, type ChainWatcherConfig } from './watcher.ts';
+import { WithdrawalProcessor, type WithdrawalProcessorConfig } from './withdrawal-processor.ts';
+
+const minConfirmations = 3;
+const leaseTtlMs = 1_500;
+const assetIdOf: Record<string, number> = { ETH: 2, USDT: 3 };
+const sanctioned = '0x000000000000000000000000000000000000dEaD';
+
+let chain: LocalChain;
+let provider: JsonRpcProvider;
+let funder: Wallet;
+let token: TestToken;
+let core: InProcessCoreClient;
+let coreDir: string;
+let test: TestDatabase;
+let keyring: DepositKeyring;
+let watcherConfig: ChainWatcherConfig;
+let processorConfig: WithdrawalProcessorConfig;
+let hotWallet: Wallet;
+let watcher: ChainWatcher;
+let service: RunningService;
+let withdrawals: WithdrawalService;
+
+const aml: AmlConfig = {
+  amountThresholdUnits: { ETH: parseEther('5'), USDT: 10_000_000_000n },
+  velocityMaxCount: 100,
+  velocityMaxUnits: { ETH: parseEther('1000'), USDT: 100_000_000_000n },
+  sanctionedAddresses: new Set([sanctioned.toLowerCase()]),
+};
+
+// ---------------------------------------------------------------------------------------------
+// Identity, in memory: what its internal client answers (KYC policy, TOTP outcomes).
+
+interface FakeUser {
+  kycStatus: WithdrawalPolicy['kycStatus'];
+  kycTier: number;
+  twoFactorEnabled: boolean;
+  locked: boolean;
+  usedCodes: Set<string>;
+}
+const identityUsers = new Map<string, FakeUser>();
+const tierLimits: Record<number, Record<string, string>> = {
+  0: { ETH: '0', USDT: '0' },
+  1: { ETH: '30', USDT: '50000' },
+};
+let totpChecks = 0;
+const fakeIdentity: IdentityInternalClient = {
+  sessionStatus: async () => ({ active: true, role: 'USER' }),
+  verifyApiKey: async () => null,
+  verifyTwoFactor: async (userId, code): Promise<TwoFactorOutcome> => {
+    totpChecks++;
+    const user = identityUsers.get(userId);
+    if (!user?.twoFactorEnabled) return 'NOT_ENABLED';
+    if (user.locked) return 'LOCKED';
+    // The "authenticator": any 6 digits except 000000, each usable once.
+    if (code === '000000' || user.usedCodes.has(code)) return 'INVALID';
+    user.usedCodes.add(code);
+    return 'OK';
+  },
+  withdrawalPolicy: async (userId) => {
+    const user = identityUsers.get(userId);
+    if (!user) return null;
+    return {
+      kycStatus: user.kycStatus,
+      kycTier: user.kycTier,
+      twoFactorEnabled: user.twoFactorEnabled,
+      limits: Object.entries(tierLimits[user.kycTier]!).map(([currency, limit24h]) => ({
+        currency,
+        limit24h,
+      })),
+    };
+  },
+};
+let codeCounter = 100_000;
+const freshCode = (): string => String(++codeCounter);
+
+function newUser(overrides: Partial<FakeUser> = {}): string {
+  const id = randomUUID();
+  identityUsers.set(id, {
+    kycStatus: 'APPROVED',
+    kycTier: 1,
+    twoFactorEnabled: true,
+    locked: false,
+    usedCodes: new Set(),
+    ...overrides,
+  });
+  return id;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chain and processor helpers
+
+const processors: WithdrawalProcessor[] = [];
+
+function newProcessor(
+  options: { provider?: JsonRpcProvider; config?: Partial<WithdrawalProcessorConfig> } = {},
+): WithdrawalProcessor {
+  const processor = new WithdrawalProcessor({
+    db: test.db,
+    core,
+    provider: options.provider ?? provider,
+    wallet: hotWallet,
+    config: { ...processorConfig, ...options.config },
+    aml,
+    logger: testLogger,
+  });
+  processors.push(processor);
+  return processor;
+}
+
+let processor: WithdrawalProcessor;
+
+afterEach(async () => {
+  for (const extra of processors.splice(0)) if (extra !== processor) await extra.stop();
+  processors.push(processor);
+});
+
+/** Mines `blocks` blocks, then lets the watcher and the processor catch up. */
+async function advance(blocks = 1, using: WithdrawalProcessor = processor): Promise<void> {
+  await chain.mine(blocks);
+  await watcher.pollOnce();
+  await using.pollOnce();
+}
+
+async function statusOf(id: string): Promise<WithdrawalStatus | undefined> {
+  return (await findWithdrawal(test.db, id))?.status;
+}
+
+/** Advances the chain until the withdrawal reaches `status` (at most `maxBlocks` blocks). */
+async function advanceUntil(id: string, status: WithdrawalStatus, maxBlocks = 20): Promise<void> {
+  for (let i = 0; i < maxBlocks && (await statusOf(id)) !== status; i++) await advance(1);
+  expect(await statusOf(id)).toBe(status);
+}
+
+/** Credits `amount` of `currency` to `userId` through a real on-chain deposit. */
+async function deposit(userId: string, currency: 'ETH' | 'USDT', amount: bigint): Promise<void> {
+  const address = (await depositAddressFor(test.db, keyring, userId, currency, 'ethereum')).address;
+  const hash =
+    currency === 'ETH'
+      ? (await funder.sendTransaction({ to: address, value: amount })).hash
+      : ((await token.connect(funder).getFunction('transfer')(address, amount)) as { hash: string }).hash;
+  await chain.mine(minConfirmations);
+  await watcher.pollOnce();
+  const id = depositTransactionId('ethereum', hash.toLowerCase(), currency === 'ETH' ? -1 : 0);
+  const credited = (await listChainDeposits(test.db, 'ethereum')).find((d) => d.transactionId === id);
+  expect(credited?.status).toBe('CONFIRMED');
+}
+
+/** { available, locked } per `${userId}:${assetId}`, folded from the core's BalanceChanged events. */
+async function coreBalances(): Promise<Map<string, { available: bigint; locked: bigint }>> {
+  const balances = new Map<string, { available: bigint; locked: bigint }>();
+  await scanCoreEvents(core, 0, (event) => {
+    if (event.type === 'BalanceChanged') {
+      balances.set(`${event.userId}:${event.assetId}`, {
+        available: event.availableUnits,
+        locked: event.lockedUnits,
+      });
+    }
+    return false;
+  });
+  return balances;
+}
+
+async function coreBalance(userId: string, currency: string): Promise<{ available: bigint; locked: bigint }> {
+  return (await coreBalances()).get(`${userId}:${assetIdOf[currency]!}`) ?? { available: 0n, locked: 0n };
+}
+
+/** The core's FundsMoved events of one kind for a core withdrawal id. */
+async function fundsMoved(kind: string, coreWithdrawalId: number): Promise<number> {
+  let count = 0;
+  await scanCoreEvents(core, 0, (event) => {
+    if (event.type === 'FundsMoved' && event.kind === kind && event.withdrawalId === coreWithdrawalId)
+      count++;
+    return false;
+  });
+  return count;
+}
+
+const heldStatuses = new Set([
+  'HELD',
+  'PENDING_REVIEW',
+  'APPROVED',
+  'SIGNED',
+  'BROADCAST',
+  'MINED',
+  'CONFIRMED',
+  'NEEDS_ATTENTION',
+  'FAILED',
+  'REJECTED',
+]);
+
+/**
+ * Conservation per user and asset (core vs wallets' records) and custody per asset (the chain, as
+ * the custody report reads it, vs credited deposits − settled withdrawals).
+ */
+async function expectConservationAndCustody(): Promise<void> {
+  await watcher.pollOnce();
+  const expected = new Map<string, { total: bigint; locked: bigint }>();
+  const entry = (key: string) => {
+    let value = expected.get(key);
+    if (!value) expected.set(key, (value = { total: 0n, locked: 0n }));
+    return value;
+  };
+  const custodyExpected: Record<string, bigint> = { ETH: 0n, USDT: 0n };
+  for (const credited of await listChainDeposits(test.db, 'ethereum')) {
+    if (credited.status !== 'CONFIRMED') continue;
+    entry(`${credited.userId}:${assetIdOf[credited.currency]!}`).total += credited.amountBaseUnits;
+    custodyExpected[credited.currency]! += credited.amountBaseUnits;
+  }
+  const all = await withdrawalsInStatus(
+    test.db,
+    ['REQUESTED', ...([...heldStatuses] as WithdrawalStatus[]), 'COMPLETED', 'RELEASED'],
+    10_000,
+  );
+  for (const withdrawal of all) {
+    const value = entry(`${withdrawal.userId}:${assetIdOf[withdrawal.currency]!}`);
+    if (withdrawal.status === 'COMPLETED') {
+      value.total -= withdrawal.amountBaseUnits;
+      custodyExpected[withdrawal.currency]! -= withdrawal.amountBaseUnits;
+    }
+    // FAILED/REJECTED stay held until the release is done (a FAILED that never held has no hold).
+    if (heldStatuses.has(withdrawal.status) && withdrawal.coreIntent !== 'HOLD')
+      value.locked += withdrawal.amountBaseUnits;
+  }
+  const balances = await coreBalances();
+  for (const [key, value] of expected) {
+    const balance = balances.get(key) ?? { available: 0n, locked: 0n };
+    expect({ key, total: balance.available + balance.locked, locked: balance.locked }).toEqual({
+      key,
+      total: value.total,
+      locked: value.locked,
+    });
+  }
+  const report = await custodyReport({
+    db: test.db,
+    provider,
+    hotWalletAddress: hotWallet.address,
+    usdtTokenAddress: token.address,
+  });
+  expect(report.available).toBe(true);
+  expect(report.blockNumber).toBe(await chain.blockNumber());
+  const custody = Object.fromEntries(
+    report.assets.map((asset) => [asset.currency, BigInt(asset.userCustodyUnits)]),
+  );
+  expect(custody).toEqual(custodyExpected);
+}
+
+// ---------------------------------------------------------------------------------------------
+// GraphQL
+
+const transactionFields = `id type currency amount status address txHash confirmations nonce networkFee
+  failureReason amlFlags attentionReason statusHistory { status actor reason }`;
+
+interface TransactionView {
+  id: string;
+  type: string;
+  currency: string;
+  amount: string;
+  status: string;
+  address: string | null;
+  txHash: string | null;
+  confirmations: number;
+  nonce: number | null;
+  networkFee: string | null;
+  failureReason: string | null;
+  amlFlags: string[];
+  attentionReason: string | null;
+  statusHistory: Array<{ status: string; actor: string | null; reason: string | null }>;
+}
+
+async function requestWithdrawal(
+  userId: string,
+  input: { currency: string; amount: string; address: string; totpCode?: string; idempotencyKey?: string },
+) {
+  return callSubgraph<{ requestWithdrawal: TransactionView }>(
+    service.url,
+    `mutation ($input: WithdrawalInput!) { requestWithdrawal(input: $input) { ${transactionFields} } }`,
+    {
+      input: {
+        totpCode: freshCode(),
+        idempotencyKey: randomUUID(),
+        ...input,
+      },
+    },
+    userIdentity(userId),
+  );
+}
+
+async function withdraw(
+  userId: string,
+  input: { currency: string; amount: string; address: string; idempotencyKey?: string },
+): Promise<TransactionView> {
+  const response = await requestWithdrawal(userId, input);
+  expect(response.errors).toBeUndefined();
+  return response.data!.requestWithdrawal;
+}
+
+async function review(id: string, decision: 'APPROVE' | 'REJECT', role: 'COMPLIANCE' | 'USER' | 'ADMIN') {
+  return callSubgraph<{ reviewWithdrawal: TransactionView }>(
+    service.url,
+    `mutation ($id: ID!, $d: WithdrawalReviewDecision!) { reviewWithdrawal(id: $id, decision: $d, reason: "checked the source of funds") { ${transactionFields} } }`,
+    { id, d: decision },
+    userIdentity(randomUUID(), role),
+  );
+}
+
+async function operatorList(status: string[], role: 'SUPPORT' | 'USER' = 'SUPPORT') {
+  return callSubgraph<{ withdrawals: TransactionView[] }>(
+    service.url,
+    `query ($s: [String!]) { withdrawals(status: $s) { ${transactionFields} } }`,
+    { s: status },
+    userIdentity(randomUUID(), role),
+  );
+}
+
+const codeOf = (response: { errors?: ReadonlyArray<{ extensions?: Record<string, unknown> }> }): unknown =>
+  response.errors?.[0]?.extensions?.['code'];
+
+const historyOf = async (id: string): Promise<string[]> =>
+  (await statusHistoryOf(test.db, id)).map((change) => change.status);
+
+// ---------------------------------------------------------------------------------------------
+
+beforeAll(async () => {
+  chain = await startLocalChain();
+  provider = localProvider(chain);
+  funder = localSigner(chain, 1, provider);
+  token = await deployTestToken(chain, localSigner(chain, 0, provider));
+  await token.mint(funder.address, 10_000_000_000_000n);
+  coreDir = await mkdtemp(path.join(os.tmpdir(), 'wallets-withdrawals-core-'));
+  core = await createInProcessCoreClient({ dataDir: coreDir });
+  test = await openTestDatabase('wallets', walletsMigrationsDir);
+  keyring = keyringFromXpub(
+    HDNodeWallet.createRandom(undefined, accountPath).neuter().extendedKey,
+    'environment',
+  );
+  hotWallet = new Wallet(Wallet.createRandom().privateKey);
+  watcherConfig = {
+    rpcUrl: chain.rpcUrl,
+    minConfirmations,
+    usdtTokenAddress: token.address,
+    pollIntervalMs: 50,
+    startBlock: (await chain.blockNumber()) + 1,
+    maxBlocksPerPoll: 100,
+    maxCreditsPerPoll: 100,
+    reorgMarginBlocks: 16,
+    leaseTtlMs,
+  };
+  processorConfig = {
+    minConfirmations,
+    usdtTokenAddress: token.address,
+    pollIntervalMs: 50,
+    maxBroadcastAttempts: 3,
+    intentGraceMs: leaseTtlMs,
+    leaseTtlMs,
+    batchSize: 50,
+  };
+  watcher = new ChainWatcher({
+    db: test.db,
+    core,
+    provider,
+    config: watcherConfig,
+    logger: testLogger,
+    hotWalletAddress: hotWallet.address,
+  });
+  processor = newProcessor();
+  withdrawals = createWithdrawalService({
+    db: test.db,
+    core,
+    identity: fakeIdentity,
+    aml,
+    hotWalletAddress: hotWallet.address,
+    provider,
+    logger: testLogger,
+  });
+  service = await createWalletsService({
+    config: testConfig(),
+    db: test.db,
+    depositKeyring: keyring,
+    port: 0,
+    logger: testLogger,
+    withdrawals,
+  });
+  // The operator funds the hot wallet after the watcher's first block: the float is seen.
+  await funder.sendTransaction({ to: hotWallet.address, value: parseEther('10') });
+  await token.connect(funder).getFunction('transfer')(hotWallet.address, 1_000_000_000n);
+  await chain.mine(1);
+  await watcher.pollOnce();
+}, 120_000);
+
+afterAll(async () => {
+  for (const each of processors.splice(0)) await each.stop();
+  await watcher?.stop();
+  await service?.close();
+  provider?.destroy();
+  await test?.dispose();
+  await core?.close();
+  if (coreDir) await rm(coreDir, { recursive: true, force: true });
+  await chain?.stop();
+});
+
+describe('withdrawals on a local node', () => {
+  it('an ETH withdrawal goes end to end: held, signed, broadcast, confirmed on chain, settled once', async () => {
+    const alice = newUser();
+    await deposit(alice, 'ETH', parseEther('2'));
+    const recipient = Wallet.createRandom().address;
+    const key = randomUUID();
+    const requested = await withdraw(alice, {
+      currency: 'ETH',
+      amount: '0.5',
+      address: recipient.toLowerCase(),
+      idempotencyKey: key,
+    });
+    expect(requested).toMatchObject({
+      type: 'WITHDRAWAL',
+      status: 'APPROVED',
+      amount: '0.5',
+      address: recipient,
+    });
+    expect(requested.statusHistory.map((change) => change.status)).toEqual(['REQUESTED', 'HELD', 'APPROVED']);
+    // Held at once: the funds cannot be traded away while the withdrawal is processed.
+    expect(await coreBalance(alice, 'ETH')).toEqual({
+      available: parseEther('1.5'),
+      locked: parseEther('0.5'),
+    });
+
+    // The same key and payload answers the same withdrawal, without another TOTP code.
+    const checksBefore = totpChecks;
+    const replay = await withdraw(alice, {
+      currency: 'ETH',
+      amount: '0.50',
+      address: recipient,
+      idempotencyKey: key,
+    });
+    expect(replay.id).toBe(requested.id);
+    expect(totpChecks).toBe(checksBefore);
+    const reused = await requestWithdrawal(alice, {
+      currency: 'ETH',
+      amount: '0.6',
+      address: recipient,
+      idempotencyKey: key,
+    });
+    expect(codeOf(reused)).toBe('IDEMPOTENCY_KEY_REUSED');
+
+    await processor.pollOnce();
+    const broadcast = (await findWithdrawal(test.db, requested.id))!;
+    expect(broadcast.status).toBe('BROADCAST');
+    expect(broadcast.nonce).toBe(0);
+    expect(EthTransaction.from(broadcast.rawTx!).hash!.toLowerCase()).toBe(broadcast.txHash);
+    expect(await chain.pendingTransactionCount()).toBe(1);
+
+    await advance(1);
+    expect(await statusOf(requested.id)).toBe('MINED');
+    await advanceUntil(requested.id, 'COMPLETED');
+    expect(await provider.getBalance(recipient)).toBe(parseEther('0.5'));
+    expect(await coreBalance(alice, 'ETH')).toEqual({ available: parseEther('1.5'), locked: 0n });
+    const { coreWithdrawalId } = (await findWithdrawal(test.db, requested.id))!;
+    expect(await fundsMoved('WITHDRAW_SETTLE', coreWithdrawalId)).toBe(1);
+    expect(await fundsMoved('WITHDRAW_HOLD', coreWithdrawalId)).toBe(1);
+
+    // More blocks and polls change nothing.
+    await advance(3);
+    expect(await fundsMoved('WITHDRAW_SETTLE', coreWithdrawalId)).toBe(1);
+    expect(await historyOf(requested.id)).toEqual([
+      'REQUESTED',
+      'HELD',
+      'APPROVED',
+      'SIGNED',
+      'BROADCAST',
+      'MINED',
+      'CONFIRMED',
+      'COMPLETED',
+    ]);
+    const listed = await callSubgraph<{
+      _entities: Array<{ transactions: TransactionView[] }>;
+    }>(
+      service.url,
+      `query ($id: ID!) { _entities(representations: [{ __typename: "User", id: $id }]) { ... on User { transactions { ${transactionFields} } } } }`,
+      { id: alice },
+      userIdentity(alice),
+    );
+    const mine = listed.data!._entities[0]!.transactions.find((t) => t.id === requested.id)!;
+    expect(mine).toMatchObject({ status: 'COMPLETED', nonce: 0, confirmations: expect.any(Number) });
+    expect(Number(mine.networkFee)).toBeGreaterThan(0);
+    // Every transition went to the audit outbox with the transition, and the credited deposit too.
+    const audited = await test.db.query<{ source_key: string }>(
+      `SELECT source_key FROM audit_outbox WHERE source_key LIKE $1 ORDER BY id`,
+      [`withdrawal:${requested.id}:%`],
+    );
+    expect(audited.rows.length).toBe(8);
+    await expectConservationAndCustody();
+  });
+
+  it('USDT withdrawals and ETH ones share one nonce sequence, signed in order and confirmed', async () => {
+    const bob = newUser();
+    await deposit(bob, 'USDT', 500_000_000n);
+    await deposit(bob, 'ETH', parseEther('1'));
+    const firstNonce = (await hotWalletNextNonce(test.db))!;
+    const recipients = [
+      Wallet.createRandom().address,
+      Wallet.createRandom().address,
+      Wallet.createRandom().address,
+    ];
+    const ids = [
+      (await withdraw(bob, { currency: 'USDT', amount: '120.5', address: recipients[0]! })).id,
+      (await withdraw(bob, { currency: 'ETH', amount: '0.25', address: recipients[1]! })).id,
+      (await withdraw(bob, { currency: 'USDT', amount: '0.000001', address: recipients[2]! })).id,
+    ];
+    await processor.pollOnce();
+    const signed = await Promise.all(ids.map(async (id) => (await findWithdrawal(test.db, id))!));
+    expect(signed.map((w) => w.status)).toEqual(['BROADCAST', 'BROADCAST', 'BROADCAST']);
+    expect(signed.map((w) => w.nonce)).toEqual([firstNonce, firstNonce + 1, firstNonce + 2]);
+    for (const id of ids) await advanceUntil(id, 'COMPLETED');
+    const usdt = (holder: string) => token.balanceOf(holder);
+    expect(await usdt(recipients[0]!)).toBe(120_500_000n);
+    expect(await provider.getBalance(recipients[1]!)).toBe(parseEther('0.25'));
+    expect(await usdt(recipients[2]!)).toBe(1n);
+    expect(await provider.getTransactionCount(hotWallet.address, 'latest')).toBe(firstNonce + 3);
+    expect(await coreBalance(bob, 'USDT')).toEqual({ available: 500_000_000n - 120_500_001n, locked: 0n });
+    await expectConservationAndCustody();
+  });
+
+  it('every refusal changes nothing: checksum, amount, KYC, 2FA, limit, allowlist, insufficient funds', async () => {
+    const carol = newUser();
+    await deposit(carol, 'ETH', parseEther('40'));
+    await deposit(carol, 'USDT', 10_000_000n);
+    const address = Wallet.createRandom().address;
+    const before = await coreBalance(carol, 'ETH');
+    const rowsBefore = (await test.db.query('SELECT count(*)::int AS n FROM withdrawals')).rows[0];
+    const typo =
+      address.slice(0, 2) +
+      [...address.slice(2)]
+        .map((c) => (/[a-f]/.test(c) ? c.toUpperCase() : /[A-F]/.test(c) ? c.toLowerCase() : c))
+        .join('');
+    const refusals: Array<[string, () => Promise<unknown>]> = [
+      ['BAD_USER_INPUT', () => requestWithdrawal(carol, { currency: 'ETH', amount: '1', address: typo })],
+      ['BAD_USER_INPUT', () => requestWithdrawal(carol, { currency: 'ETH', amount: '1', address: '0x1234' })],
+      ['BAD_USER_INPUT', () => requestWithdrawal(carol, { currency: 'ETH', amount: '0', address })],
+      ['BAD_USER_INPUT', () => requestWithdrawal(carol, { currency: 'USDT', amount: '1.0000001', address })],
+      ['BAD_USER_INPUT', () => requestWithdrawal(carol, { currency: 'BTC', amount: '1', address })],
+      [
+        'BAD_USER_INPUT',
+        () => requestWithdrawal(carol, { currency: 'ETH', amount: '1', address: hotWallet.address }),
+      ],
+      [
+        'TWO_FACTOR_INVALID',
+        () => requestWithdrawal(carol, { currency: 'ETH', amount: '1', address, totpCode: '000000' }),
+      ],
+      // 30 ETH is the tier's 24h limit.
+      [
+        'LIMIT_EXCEEDED',
+        () => requestWithdrawal(carol, { currency: 'ETH', amount: '30.000000000000000001', address }),
+      ],
+    ];
+    for (const [code, attempt] of refusals) expect(codeOf((await attempt()) as never)).toBe(code);
+
+    identityUsers.get(carol)!.kycStatus = 'PENDING';
+    expect(codeOf(await requestWithdrawal(carol, { currency: 'ETH', amount: '1', address }))).toBe(
+      'KYC_REQUIRED',
+    );
+    identityUsers.get(carol)!.kycStatus = 'APPROVED';
+    identityUsers.get(carol)!.twoFactorEnabled = false;
+    expect(codeOf(await requestWithdrawal(carol, { currency: 'ETH', amount: '1', address }))).toBe(
+      'TWO_FACTOR_REQUIRED',
+    );
+    identityUsers.get(carol)!.twoFactorEnabled = true;
+    identityUsers.get(carol)!.locked = true;
+    expect(codeOf(await requestWithdrawal(carol, { currency: 'ETH', amount: '1', address }))).toBe(
+      'ACCOUNT_LOCKED',
+    );
+    identityUsers.get(carol)!.locked = false;
+    const code = freshCode();
+    await requestWithdrawal(carol, { currency: 'ETH', amount: '0', address, totpCode: code });
+    // Nothing was spent by a refused request (the code was never checked).
+    expect(identityUsers.get(carol)!.usedCodes.has(code)).toBe(false);
+
+    // Allowlist: once a user keeps one, other addresses are refused.
+    const allowed = Wallet.createRandom().address;
+    const added = await callSubgraph<{ addWithdrawalAddress: string[] }>(
+      service.url,
+      'mutation ($a: String!, $c: String!) { addWithdrawalAddress(address: $a, totpCode: $c) }',
+      { a: allowed, c: freshCode() },
+      userIdentity(carol),
+    );
+    expect(added.data?.addWithdrawalAddress).toEqual([allowed.toLowerCase()]);
+    expect(codeOf(await requestWithdrawal(carol, { currency: 'ETH', amount: '1', address }))).toBe(
+      'WITHDRAWAL_ADDRESS_NOT_ALLOWED',
+    );
+
+    // More than the available balance: the core's verdict, and nothing is held or recorded.
+    identityUsers.get(carol)!.kycTier = 1;
+    const key = randomUUID();
+    expect(
+      codeOf(
+        await requestWithdrawal(carol, {
+          currency: 'ETH',
+          amount: '29',
+          address: allowed,
+          idempotencyKey: key,
+        }),
+      ),
+    ).toBeUndefined();
+    const tooMuch = await requestWithdrawal(carol, {
+      currency: 'USDT',
+      amount: '10.000001',
+      address: allowed,
+    });
+    expect(codeOf(tooMuch)).toBe('INSUFFICIENT_FUNDS');
+    expect(await coreBalance(carol, 'USDT')).toEqual({ available: 10_000_000n, locked: 0n });
+    expect(await coreBalance(carol, 'ETH')).toEqual({
+      available: parseEther('11'),
+      locked: parseEther('29'),
+    });
+    // The 29 ETH one counts against the limit: 1 more ETH is fine, 1.000000000000000001 is not.
+    expect(
+      codeOf(
+        await requestWithdrawal(carol, { currency: 'ETH', amount: '1.000000000000000001', address: allowed }),
+      ),
+    ).toBe('LIMIT_EXCEEDED');
+    const rowsAfter = (await test.db.query('SELECT count(*)::int AS n FROM withdrawals')).rows[0];
+    expect(rowsAfter).toEqual({ n: Number((rowsBefore as { n: number }).n) + 1 });
+    expect(before.available).toBe(parseEther('40'));
+    // 29 ETH > the AML threshold of 5: it waits for compliance; reject it so the funds come back.
+    const waiting = (await findWithdrawalByKey(carol, key))!;
+    expect(waiting.status).toBe('PENDING_REVIEW');
+    expect(codeOf(await review(waiting.transactionId, 'REJECT', 'COMPLIANCE'))).toBeUndefined();
+    await processor.pollOnce();
+    expect(await statusOf(waiting.transactionId)).toBe('RELEASED');
+    expect(await coreBalance(carol, 'ETH')).toEqual({ available: parseEther('40'), locked: 0n });
+    await expectConservationAndCustody();
+  });
+
+  it('AML-flagged withdrawals wait for compliance: approve → sent; reject → released', async () => {
+    const dave = newUser();
+    await deposit(dave, 'ETH', parseEther('8'));
+    const big = await withdraw(dave, {
+      currency: 'ETH',
+      amount: '6',
+      address: Wallet.createRandom().address,
+    });
+    const toSanctioned = await withdraw(dave, { currency: 'ETH', amount: '1', address: sanctioned });
+    expect(big.status).toBe('PENDING_REVIEW');
+    expect(big.amlFlags).toEqual(['AMOUNT_OVER_THRESHOLD']);
+    expect(toSanctioned.amlFlags).toEqual(['SANCTIONED_ADDRESS']);
+    expect(await coreBalance(dave, 'ETH')).toEqual({ available: parseEther('1'), locked: parseEther('7') });
+
+    // Nothing moves while they wait; operators see them.
+    await advance(2);
+    expect(await statusOf(big.id)).toBe('PENDING_REVIEW');
+    const pending = await operatorList(['PENDING_REVIEW']);
+    expect(pending.data!.withdrawals.map((w) => w.id)).toEqual(
+      expect.arrayContaining([big.id, toSanctioned.id]),
+    );
+    expect(codeOf(await operatorList(['PENDING_REVIEW'], 'USER'))).toBe('FORBIDDEN');
+    expect(codeOf(await review(big.id, 'APPROVE', 'USER'))).toBe('FORBIDDEN');
+
+    const approved = await review(big.id, 'APPROVE', 'COMPLIANCE');
+    expect(approved.data!.reviewWithdrawal.status).toBe('APPROVED');
+    expect(approved.data!.reviewWithdrawal.statusHistory.at(-1)).toMatchObject({
+      status: 'APPROVED',
+      reason: 'checked the source of funds',
+    });
+    expect((await review(toSanctioned.id, 'REJECT', 'COMPLIANCE')).data!.reviewWithdrawal.status).toBe(
+      'REJECTED',
+    );
+    // A decided withdrawal cannot be decided again: an error, not a no-op.
+    expect(codeOf(await review(toSanctioned.id, 'APPROVE', 'COMPLIANCE'))).toBe('INVALID_STATE_TRANSITION');
+
+    await processor.pollOnce();
+    expect(await statusOf(toSanctioned.id)).toBe('RELEASED');
+    await advanceUntil(big.id, 'COMPLETED');
+    expect(await coreBalance(dave, 'ETH')).toEqual({ available: parseEther('2'), locked: 0n });
+    expect(await historyOf(toSanctioned.id)).toEqual([
+      'REQUESTED',
+      'HELD',
+      'PENDING_REVIEW',
+      'REJECTED',
+      'RELEASED',
+    ]);
+    expect(await provider.getBalance(sanctioned)).toBe(0n);
+    await expectConservationAndCustody();
+  });
+
+  it('a broadcast the node refuses (the hot wallet cannot pay) fails, releases the funds and frees its nonce', async () => {
+    const erin = newUser();
+    await deposit(erin, 'ETH', parseEther('25'));
+    const hotBalance = await provider.getBalance(hotWallet.address);
+    expect(hotBalance).toBeLessThan(parseEther('20'));
+    const nonceBefore = (await hotWalletNextNonce(test.db))!;
+    const tooBig = await withdraw(erin, {
+      currency: 'ETH',
+      amount: '20',
+      address: Wallet.createRandom().address,
+    });
+    expect((await review(tooBig.id, 'APPROVE', 'ADMIN')).data!.reviewWithdrawal.status).toBe('APPROVED');
+    await processor.pollOnce();
+    const failed = (await findWithdrawal(test.db, tooBig.id))!;
+    expect(failed.status).toBe('RELEASED');
+    expect(failed.failureReason).toMatch(/broadcast refused/);
+    expect(await historyOf(tooBig.id)).toEqual([
+      'REQUESTED',
+      'HELD',
+      'PENDING_REVIEW',
+      'APPROVED',
+      'SIGNED',
+      'FAILED',
+      'RELEASED',
+    ]);
+    expect(await coreBalance(erin, 'ETH')).toEqual({ available: parseEther('25'), locked: 0n });
+    expect(await hotWalletNextNonce(test.db)).toBe(nonceBefore);
+
+    // The next withdrawal takes the freed nonce and goes through.
+    const small = await withdraw(erin, {
+      currency: 'ETH',
+      amount: '0.1',
+      address: Wallet.createRandom().address,
+    });
+    await processor.pollOnce();
+    expect((await findWithdrawal(test.db, small.id))!.nonce).toBe(nonceBefore);
+    await advanceUntil(small.id, 'COMPLETED');
+    await expectConservationAndCustody();
+  });
+
+  it('a crash between SIGNED and BROADCAST rebroadcasts the same transaction; stuck ones wait for an operator', async () => {
+    const frank = newUser();
+    await deposit(frank, 'ETH', parseEther('3'));
+    const recipient = Wallet.createRandom().address;
+    const first = await withdraw(frank, { currency: 'ETH', amount: '1', address: recipient });
+
+    // The process dies right after the node accepted the transaction, before recording it.
+    const dyingAfterSend = new Proxy(provider, {
+      get(target, property) {
+        if (property === 'broadcastTransaction') {
+          return async (raw: string) => {
+            await target.broadcastTransaction(raw);
+            throw new Error('process died');
+          };
+        }
+        // Dead: it cannot look anything up any more either.
+        if (property === 'getTransaction') {
+          return async () => {
+            throw new Error('process died');
+          };
+        }
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    // The crashed processor's in-flight step: it signed (stored) and sent, then died. To model the
+    // crash precisely its lease is not released; the survivor waits for the lease to expire.
+    await processor.stop();
+    const crashed = newProcessor({ provider: dyingAfterSend, config: { maxBroadcastAttempts: 100 } });
+    await crashed.pollOnce();
+    const signed = (await findWithdrawal(test.db, first.id))!;
+    expect(signed.status).toBe('SIGNED');
+    expect(await chain.pendingTransactionCount()).toBe(1);
+    await sleep(leaseTtlMs + 200);
+
+    processor = newProcessor();
+    await processor.pollOnce();
+    const rebroadcast = (await findWithdrawal(test.db, first.id))!;
+    expect(rebroadcast.status).toBe('BROADCAST');
+    expect(rebroadcast.txHash).toBe(signed.txHash);
+    expect(await chain.pendingTransactionCount()).toBe(1);
+    await advanceUntil(first.id, 'COMPLETED');
+    expect(await provider.getBalance(recipient)).toBe(parseEther('1'));
+
+    // A node that never takes the transaction: bounded retries, then NEEDS_ATTENTION.
+    const second = await withdraw(frank, { currency: 'ETH', amount: '0.5', address: recipient });
+    const refusing = new Proxy(provider, {
+      get(target, property) {
+        if (property === 'broadcastTransaction') {
+          return async () => {
+            throw new Error('connection reset');
+          };
+        }
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    await processor.stop();
+    const flaky = newProcessor({ provider: refusing, config: { maxBroadcastAttempts: 2 } });
+    await sleep(leaseTtlMs + 200);
+    await flaky.pollOnce();
+    expect(await statusOf(second.id)).toBe('SIGNED');
+    await flaky.pollOnce();
+    expect(await statusOf(second.id)).toBe('NEEDS_ATTENTION');
+    await flaky.pollOnce();
+    await flaky.pollOnce();
+    expect(await statusOf(second.id)).toBe('NEEDS_ATTENTION'); // never retried on its own
+    await flaky.stop();
+    const stuck = await operatorList(['NEEDS_ATTENTION']);
+    expect(stuck.data!.withdrawals.find((w) => w.id === second.id)?.attentionReason).toMatch(
+      /connection reset/,
+    );
+
+    // Failing it would be unsafe (its signed transaction could still be mined): refused.
+    const failAttempt = await callSubgraph(
+      service.url,
+      'mutation ($id: ID!) { failWithdrawal(id: $id, reason: "stuck") { status } }',
+      { id: second.id },
+      userIdentity(randomUUID(), 'ADMIN'),
+    );
+    expect(codeOf(failAttempt)).toBe('INVALID_STATE_TRANSITION');
+    const retryByUser = await callSubgraph(
+      service.url,
+      'mutation ($id: ID!) { retryWithdrawal(id: $id) { status } }',
+      { id: second.id },
+      userIdentity(frank),
+    );
+    expect(codeOf(retryByUser)).toBe('FORBIDDEN');
+    const retried = await callSubgraph<{ retryWithdrawal: { status: string } }>(
+      service.url,
+      'mutation ($id: ID!) { retryWithdrawal(id: $id) { status } }',
+      { id: second.id },
+      userIdentity(randomUUID(), 'ADMIN'),
+    );
+    expect(retried.data?.retryWithdrawal.status).toBe('SIGNED');
+    processor = newProcessor();
+    await advanceUntil(second.id, 'COMPLETED');
+    expect(await provider.getBalance(recipient)).toBe(parseEther('1.5'));
+    expect(await historyOf(second.id)).toEqual([
+      'REQUESTED',
+      'HELD',
+      'APPROVED',
+      'SIGNED',
+      'NEEDS_ATTENTION',
+      'SIGNED',
+      'BROADCAST',
+      'MINED',
+      'CONFIRMED',
+      'COMPLETED',
+    ]);
+    await expectConservationAndCustody();
+  });
+
+  it('a withdrawal reorged out before its confirmations goes back to BROADCAST and the same tx is mined again', async () => {
+    const gina = newUser();
+    await deposit(gina, 'ETH', parseEther('1'));
+    const recipient = Wallet.createRandom().address;
+    const snapshot = await chain.snapshot();
+    const sent = await withdraw(gina, { currency: 'ETH', amount: '0.3', address: recipient });
+    await processor.pollOnce();
+    await advance(1);
+    const mined = (await findWithdrawal(test.db, sent.id))!;
+    expect(mined.status).toBe('MINED');
+    // The branch that carried it is replaced by a longer one without it.
+    await chain.reorg(snapshot, 3);
+    await watcher.pollOnce();
+    await processor.pollOnce();
+    expect(await statusOf(sent.id)).toBe('BROADCAST');
+    await advanceUntil(sent.id, 'COMPLETED');
+    expect((await findWithdrawal(test.db, sent.id))!.txHash).toBe(mined.txHash);
+    expect(await provider.getBalance(recipient)).toBe(parseEther('0.3'));
+    expect((await historyOf(sent.id)).slice(3)).toEqual([
+      'SIGNED',
+      'BROADCAST',
+      'MINED',
+      'BROADCAST',
+      'MINED',
+      'CONFIRMED',
+      'COMPLETED',
+    ]);
+    await expectConservationAndCustody();
+  });
+});
+
+async function findWithdrawalByKey(userId: string, key: string) {
+  const { findWithdrawalByKey: byKey } = await import('../store/withdrawals.ts');
+  return byKey(test.db, userId, key);
+}
