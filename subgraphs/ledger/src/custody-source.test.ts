@@ -11,6 +11,7 @@ describe('parseCustodyAnswer', () => {
         assets: [
           { currency: 'ETH', userCustodyUnits: '123456789012345678901234567890' },
           { currency: 'USDT', userCustodyUnits: '0' },
+          { currency: 'BTC', userCustodyUnits: '-3' },
         ],
       }),
     ).toEqual({
@@ -19,6 +20,7 @@ describe('parseCustodyAnswer', () => {
       unitsByCurrency: new Map([
         ['ETH', 123456789012345678901234567890n],
         ['USDT', 0n],
+        ['BTC', -3n],
       ]),
     });
   });
@@ -34,7 +36,7 @@ describe('parseCustodyAnswer', () => {
       { available: true, blockNumber: 1.5, assets: [] },
       { available: true, blockNumber: 1, assets: {} },
       { available: true, blockNumber: 1, assets: [{ currency: 'ETH', userCustodyUnits: 5 }] },
-      { available: true, blockNumber: 1, assets: [{ currency: 'ETH', userCustodyUnits: '-5' }] },
+      { available: true, blockNumber: 1, assets: [{ currency: 'ETH', userCustodyUnits: '--5' }] },
       { available: true, blockNumber: 1, assets: [{ currency: 'ETH', userCustodyUnits: '1.5' }] },
       { available: true, blockNumber: 1, assets: [null] },
     ])

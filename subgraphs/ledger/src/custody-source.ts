@@ -26,7 +26,8 @@ export interface WalletsCustodySourceOptions {
   readonly timeoutMs?: number;
 }
 
-const integerPattern = /^\d{1,78}$/;
+/** Signed: a negative figure is a (loud) mismatch, not a malformed answer. */
+const integerPattern = /^-?\d{1,78}$/;
 
 /** Validates the route's JSON; a reason string when it is not what the contract says. */
 export function parseCustodyAnswer(body: unknown): CustodyReport {
