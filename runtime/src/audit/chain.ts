@@ -58,7 +58,7 @@ export function legacyAuditSourceKey(id: string): string {
 export const auditLimits = {
   maxTextLength: 256,
   maxDetails: 32,
-  maxDetailValueLength: 2048,
+  maxDetailValueLength: 1024,
   maxSourceKeyLength: 256,
 } as const;
 

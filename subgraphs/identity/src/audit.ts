@@ -16,7 +16,7 @@ import {
   type Queryable,
 } from '@graphex/runtime';
 import { identityAuditSource, type AuditAction } from './domain/audit-chain.ts';
-import { appendAuditEntry } from './store/audit.ts';
+import { appendAuditEntries, appendAuditEntry } from './store/audit.ts';
 
 export interface Actor {
   readonly identity: Identity;
@@ -102,13 +102,8 @@ export async function appendShippedAudit(
     if (problem) return { ok: false, error: `records[${index}].event: ${problem}.` };
     parsed.push({ sourceKey, event });
   }
-  const counts = await db.transaction(async (tx) => {
-    let appended = 0;
-    for (const { sourceKey, event } of parsed) {
-      if (await appendAuditEntry(tx, source, sourceKey, event)) appended += 1;
-    }
-    return { appended, duplicates: parsed.length - appended };
-  });
+  const appended = (await db.transaction((tx) => appendAuditEntries(tx, source, parsed))).length;
+  const counts = { appended, duplicates: parsed.length - appended };
   logger.info('audit entries shipped in', { source, ...counts });
   return { ok: true, ...counts };
 }

@@ -35,8 +35,8 @@ const maxInternalBodyBytes = 8 * 1024;
 
 type Route = (request: IncomingMessage, response: ServerResponse) => Promise<void>;
 
-/** An append batch: up to `maxAuditAppendBatch` records of bounded size. */
-const maxAuditAppendBodyBytes = 4 * 1024 * 1024;
+/** An append batch: up to `maxAuditAppendBatch` records of at most ~40 KiB each (`auditLimits`). */
+const maxAuditAppendBodyBytes = 8 * 1024 * 1024;
 
 async function jsonBody(
   request: IncomingMessage,
