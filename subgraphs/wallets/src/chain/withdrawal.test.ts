@@ -22,6 +22,7 @@ import {
   type JsonRpcProvider,
 } from 'ethers';
 import { createInProcessCoreClient, type InProcessCoreClient } from '@graphex/matching-core';
+import { serviceTokenHeader, signServiceToken } from '@graphex/runtime';
 import {
   callSubgraph,
   openTestDatabase,
@@ -30,6 +31,7 @@ import {
   userIdentity,
   type TestDatabase,
 } from '@graphex/runtime/testing';
+import type { CoreClient } from '@graphex/schema';
 import type {
   IdentityInternalClient,
   RunningService,
@@ -44,7 +46,7 @@ import {
   type LocalChain,
   type TestToken,
 } from '@graphex/tests/chain';
-import { createWalletsService, walletsMigrationsDir } from '../index.ts';
+import { createWalletsService, custodyPath, startWallets, walletsMigrationsDir } from '../index.ts';
 import { depositTransactionId } from '../domain/deposit.ts';
 import type { AmlConfig, WithdrawalStatus } from '../domain/withdrawal.ts';
 import { listChainDeposits, statusHistoryOf } from '../store/chain.ts';
@@ -148,11 +150,15 @@ function newUser(overrides: Partial<FakeUser> = {}): string {
 const processors: WithdrawalProcessor[] = [];
 
 function newProcessor(
-  options: { provider?: JsonRpcProvider; config?: Partial<WithdrawalProcessorConfig> } = {},
+  options: {
+    provider?: JsonRpcProvider;
+    config?: Partial<WithdrawalProcessorConfig>;
+    core?: CoreClient;
+  } = {},
 ): WithdrawalProcessor {
   const processor = new WithdrawalProcessor({
     db: test.db,
-    core,
+    core: options.core ?? core,
     provider: options.provider ?? provider,
     wallet: hotWallet,
     config: { ...processorConfig, ...options.config },
@@ -917,6 +923,167 @@ describe('withdrawals on a local node', () => {
       'COMPLETED',
     ]);
     await expectConservationAndCustody();
+  });
+});
+
+/** A core client whose process dies right after the core made a command durable. */
+function dyingCore(): CoreClient & { submits: number } {
+  const wrapper = {
+    submits: 0,
+    submit: async (command: Parameters<CoreClient['submit']>[0]) => {
+      wrapper.submits++;
+      await core.submit(command);
+      throw new Error('process died before recording the outcome');
+    },
+    subscribe: (...args: Parameters<CoreClient['subscribe']>) => core.subscribe(...args),
+    lastEventSeq: () => core.lastEventSeq(),
+    close: async () => undefined,
+  };
+  return wrapper;
+}
+
+describe('unknown core outcomes', () => {
+  it('a hold and a settle whose answers were lost are recovered from the core event log, never repeated', async () => {
+    const hana = newUser();
+    await deposit(hana, 'USDT', 50_000_000n);
+    const dying = dyingCore();
+    const crashingService = createWithdrawalService({
+      db: test.db,
+      core: dying,
+      identity: fakeIdentity,
+      aml,
+      hotWalletAddress: hotWallet.address,
+      provider,
+      logger: testLogger,
+    });
+    const recipient = Wallet.createRandom().address;
+    const requested = await crashingService.request(hana, {
+      currency: 'USDT',
+      amount: '20',
+      address: recipient,
+      totpCode: freshCode(),
+      idempotencyKey: randomUUID(),
+    });
+    // The hold is durable in the core, but wallets never heard: REQUESTED with the HOLD intent.
+    expect(requested.status).toBe('REQUESTED');
+    expect(requested.coreIntent).toBe('HOLD');
+    expect(await coreBalance(hana, 'USDT')).toEqual({ available: 30_000_000n, locked: 20_000_000n });
+    // Too young to resolve (its submitter may still be waiting for the answer).
+    await processor.pollOnce();
+    expect(await statusOf(requested.transactionId)).toBe('REQUESTED');
+    await sleep(processorConfig.intentGraceMs + 100);
+    await processor.pollOnce();
+    expect((await findWithdrawal(test.db, requested.transactionId))!.status).toBe('BROADCAST');
+    expect(await fundsMoved('WITHDRAW_HOLD', requested.coreWithdrawalId)).toBe(1);
+
+    // Now the settle's answer is lost: the processor that settles it dies after the core settled.
+    await processor.stop();
+    const crashed = newProcessor({ core: dyingCore() });
+    for (
+      let i = 0;
+      i < 10 && (await findWithdrawal(test.db, requested.transactionId))!.coreIntent !== 'SETTLE';
+      i++
+    ) {
+      await chain.mine(1);
+      await watcher.pollOnce();
+      await crashed.pollOnce().catch((error: Error) => expect(error.message).toMatch('process died'));
+    }
+    expect((await findWithdrawal(test.db, requested.transactionId))!.coreIntent).toBe('SETTLE');
+    expect(await fundsMoved('WITHDRAW_SETTLE', requested.coreWithdrawalId)).toBe(1);
+    await sleep(leaseTtlMs + 200);
+    processor = newProcessor();
+    await processor.pollOnce();
+    expect(await statusOf(requested.transactionId)).toBe('COMPLETED');
+    expect(await fundsMoved('WITHDRAW_SETTLE', requested.coreWithdrawalId)).toBe(1);
+    expect(await token.balanceOf(recipient)).toBe(20_000_000n);
+    expect(await coreBalance(hana, 'USDT')).toEqual({ available: 30_000_000n, locked: 0n });
+    await expectConservationAndCustody();
+  });
+});
+
+describe('startWallets', () => {
+  it('runs the processor and serves the custody report from ETH_* settings', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'wallets-withdrawal-service-'));
+    const key = Wallet.createRandom().privateKey;
+    const hot = new Wallet(key);
+    const config = testConfig({ DATA_DIR: dataDir });
+    const running = await startWallets(config, {
+      port: 0,
+      logger: testLogger,
+      coreClient: core,
+      identityClient: fakeIdentity,
+      auditRelay: false,
+      env: {
+        ETH_DEPOSIT_XPUB: HDNodeWallet.createRandom(undefined, accountPath).neuter().extendedKey,
+        ETH_RPC_URL: chain.rpcUrl,
+        ETH_MIN_CONFIRMATIONS: '2',
+        USDT_TOKEN_ADDRESS: token.address,
+        ETH_POLL_INTERVAL_MS: '50',
+        ETH_START_BLOCK: String((await chain.blockNumber()) + 1),
+        ETH_HOT_WALLET_KEY: key,
+        AML_THRESHOLD_ETH: '100',
+      },
+    });
+    try {
+      expect(running.withdrawalProcessor?.hotWalletAddress).toBe(hot.address);
+      const ivan = newUser();
+      const issued = await callSubgraph<{ createDepositAddress: { address: string } }>(
+        running.url,
+        'mutation { createDepositAddress(currency: "ETH") { address } }',
+        {},
+        userIdentity(ivan),
+      );
+      await funder.sendTransaction({ to: issued.data!.createDepositAddress.address, value: parseEther('3') });
+      await funder.sendTransaction({ to: hot.address, value: parseEther('1') });
+      await chain.mine(2);
+      await expect
+        .poll(async () => (await coreBalance(ivan, 'ETH')).available, { timeout: 10_000, interval: 50 })
+        .toBe(parseEther('3'));
+      const recipient = Wallet.createRandom().address;
+      const requested = await callSubgraph<{ requestWithdrawal: { id: string; status: string } }>(
+        running.url,
+        'mutation ($i: WithdrawalInput!) { requestWithdrawal(input: $i) { id status } }',
+        {
+          i: {
+            currency: 'ETH',
+            amount: '0.75',
+            address: recipient,
+            totpCode: freshCode(),
+            idempotencyKey: 'k-1',
+          },
+        },
+        userIdentity(ivan),
+      );
+      expect(requested.data?.requestWithdrawal.status).toBe('APPROVED');
+      // The processor signs and broadcasts on its own; each mined block brings it closer.
+      await expect
+        .poll(
+          async () => {
+            await chain.mine(1);
+            return (await coreBalance(ivan, 'ETH')).available + (await coreBalance(ivan, 'ETH')).locked;
+          },
+          { timeout: 20_000, interval: 100 },
+        )
+        .toBe(parseEther('2.25'));
+      expect(await provider.getBalance(recipient)).toBe(parseEther('0.75'));
+
+      const answer = await fetch(new URL(custodyPath, running.url), {
+        headers: { [serviceTokenHeader]: await signServiceToken('ledger', config.internalTokenSecret, 60) },
+      });
+      const report = (await answer.json()) as {
+        available: boolean;
+        assets: Array<{ currency: string; userCustodyUnits: string }>;
+      };
+      expect(report.available).toBe(true);
+      // This service's users hold exactly what was credited minus what was settled.
+      expect(report.assets.find((asset) => asset.currency === 'ETH')?.userCustodyUnits).toBe(
+        parseEther('2.25').toString(),
+      );
+      expect(report.assets.find((asset) => asset.currency === 'USDT')?.userCustodyUnits).toBe('0');
+    } finally {
+      await running.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });
 
