@@ -113,6 +113,12 @@ export interface AuditRelay {
 
 export class AuditRelayError extends Error {
   override name = 'AuditRelayError';
+  /** Identity refused the batch itself (HTTP 4xx): a bug to fix, not an outage to wait out. */
+  readonly refused: boolean;
+  constructor(message: string, options?: { cause?: unknown; refused?: boolean }) {
+    super(message, options);
+    this.refused = options?.refused ?? false;
+  }
 }
 
 interface OutboxRow {
@@ -168,6 +174,7 @@ export function startAuditRelay(options: AuditRelayOptions): AuditRelay {
       const text = await response.text().catch(() => '');
       throw new AuditRelayError(
         `identity answered HTTP ${response.status} on ${auditInternalPaths.append}: ${text}`,
+        { refused: response.status >= 400 && response.status < 500 },
       );
     }
     await response.body?.cancel().catch(() => undefined);
@@ -211,7 +218,10 @@ export function startAuditRelay(options: AuditRelayOptions): AuditRelay {
       failures = 0;
     } catch (error) {
       failures += 1;
-      if (failures === 1 || failures % 20 === 0)
+      // Refusals stop the outbox (rows leave in order) until someone fixes the cause: say so loudly.
+      if (error instanceof AuditRelayError && error.refused)
+        logger.error('identity refuses audit records; the outbox is stuck', { source, failures, error });
+      else if (failures === 1 || failures % 20 === 0)
         logger.warn('audit relay cannot ship yet; retrying', { source, failures, error });
     }
     schedule(Math.min(maxBackoffMs, intervalMs * 2 ** Math.min(failures, 16)));

@@ -14,6 +14,7 @@ import {
   auditGenesisHash,
   auditInternalPaths,
   auditOutboxSql,
+  AuditRelayError,
   enqueueAudit,
   migrate,
   readAuditHeadHash,
@@ -140,6 +141,30 @@ describe('audit relay', () => {
       const { check } = await chainOf(identityDb.db);
       expect(check).toMatchObject({ ok: true });
     } finally {
+      await relay.stop();
+    }
+  });
+
+  it('reports a refusal (wrong secret) as refused, not as identity being down', async () => {
+    await ordersDb.db.transaction((tx) => enqueueAudit(tx, 'order:5:ACCEPTED', placed(5)));
+    const relay = startAuditRelay({
+      db: ordersDb.db,
+      source: 'orders',
+      identityUrl: identityUrl(),
+      internalTokenSecret: 'not-the-platform-secret-0123456789abcdef',
+      logger: testLogger,
+      intervalMs: 60_000,
+    });
+    try {
+      const failure: unknown = await relay.flush().catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(AuditRelayError);
+      expect((failure as AuditRelayError).refused).toBe(true);
+      const left = await ordersDb.db.query(
+        "SELECT 1 FROM audit_outbox WHERE source_key = 'order:5:ACCEPTED' AND shipped_at IS NULL",
+      );
+      expect(left.rows).toHaveLength(1);
+    } finally {
+      await ordersDb.db.query("DELETE FROM audit_outbox WHERE source_key = 'order:5:ACCEPTED'");
       await relay.stop();
     }
   });
