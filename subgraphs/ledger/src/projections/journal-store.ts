@@ -57,7 +57,12 @@ function accountRow(key: string, ref: LedgerAccountRef, after: AccountState) {
   };
 }
 
-/** Writes a booked batch: new and changed accounts, then the transactions and their entries. */
+/**
+ * Writes a booked batch in one statement (one round trip on the hot path): new accounts, changed
+ * accounts (only if still at the version they were read at), the transactions and their entries.
+ * Foreign keys are checked at the end of the statement, so entries may name accounts and
+ * transactions the same statement creates.
+ */
 export async function writeJournalBatch(tx: Queryable, batch: JournalBatch): Promise<void> {
   if (batch.transactions.length === 0) return;
   const created: ReturnType<typeof accountRow>[] = [];
@@ -72,52 +77,14 @@ export async function writeJournalBatch(tx: Queryable, batch: JournalBatch): Pro
         before_balance: before.balanceUnits.toString(),
       });
   }
-  if (created.length > 0) {
-    const inserted = await tx.query(
-      `INSERT INTO ledger_accounts (account_key, owner_kind, user_id, currency, bucket, balance, version)
-       SELECT account_key, owner_kind, user_id, currency, bucket, balance, version
-       FROM jsonb_to_recordset($1::jsonb) AS r(account_key text, owner_kind text, user_id text, currency text,
-         bucket text, balance numeric, version bigint)
-       ON CONFLICT (account_key) DO NOTHING`,
-      [JSON.stringify(created)],
-    );
-    // The position lock serializes batches, so an account that appeared meanwhile is a bug.
-    if (inserted.rowCount !== created.length)
-      throw new JournalInvariantError(
-        `Expected to create ${created.length} ledger accounts, created ${inserted.rowCount}.`,
-      );
-  }
-  if (updated.length > 0) {
-    const changed = await tx.query(
-      `UPDATE ledger_accounts a SET balance = r.balance, version = r.version
-       FROM jsonb_to_recordset($1::jsonb) AS r(account_key text, balance numeric, version bigint,
-         before_version bigint, before_balance numeric)
-       WHERE a.account_key = r.account_key AND a.version = r.before_version AND a.balance = r.before_balance`,
-      [JSON.stringify(updated)],
-    );
-    if (changed.rowCount !== updated.length)
-      throw new JournalInvariantError(
-        `Expected to update ${updated.length} ledger accounts, updated ${changed.rowCount}: balances changed outside the journal.`,
-      );
-  }
-  await tx.query(
-    `INSERT INTO journal_transactions (event_seq, leg, command_seq, kind, description, occurred_at)
-     SELECT event_seq, leg, command_seq, kind, description, occurred_at
-     FROM jsonb_to_recordset($1::jsonb) AS r(event_seq bigint, leg smallint, command_seq bigint, kind text,
-       description text, occurred_at timestamptz)`,
-    [
-      JSON.stringify(
-        batch.transactions.map((t) => ({
-          event_seq: t.eventSeq,
-          leg: t.leg,
-          command_seq: t.commandSeq,
-          kind: t.kind,
-          description: t.description,
-          occurred_at: t.occurredAt.toISOString(),
-        })),
-      ),
-    ],
-  );
+  const transactions = batch.transactions.map((t) => ({
+    event_seq: t.eventSeq,
+    leg: t.leg,
+    command_seq: t.commandSeq,
+    kind: t.kind,
+    description: t.description,
+    occurred_at: t.occurredAt.toISOString(),
+  }));
   const entries = batch.transactions.flatMap((t) =>
     t.applied.map((applied, index) => ({
       event_seq: t.eventSeq,
@@ -131,13 +98,45 @@ export async function writeJournalBatch(tx: Queryable, batch: JournalBatch): Pro
       account_version: applied.accountVersion.toString(),
     })),
   );
-  await tx.query(
-    `INSERT INTO journal_entries (event_seq, leg, entry_index, account_key, currency, debit, credit, balance_after, account_version)
-     SELECT event_seq, leg, entry_index, account_key, currency, debit, credit, balance_after, account_version
-     FROM jsonb_to_recordset($1::jsonb) AS r(event_seq bigint, leg smallint, entry_index smallint, account_key text,
-       currency text, debit numeric, credit numeric, balance_after numeric, account_version bigint)`,
-    [JSON.stringify(entries)],
+  const result = await tx.query<{ created: string; updated: string; transactions: string; entries: string }>(
+    `WITH created AS (
+       INSERT INTO ledger_accounts (account_key, owner_kind, user_id, currency, bucket, balance, version)
+       SELECT account_key, owner_kind, user_id, currency, bucket, balance, version
+       FROM jsonb_to_recordset($1::jsonb) AS r(account_key text, owner_kind text, user_id text, currency text,
+         bucket text, balance numeric, version bigint)
+       ON CONFLICT (account_key) DO NOTHING
+       RETURNING 1),
+     updated AS (
+       UPDATE ledger_accounts a SET balance = r.balance, version = r.version
+       FROM jsonb_to_recordset($2::jsonb) AS r(account_key text, balance numeric, version bigint,
+         before_version bigint, before_balance numeric)
+       WHERE a.account_key = r.account_key AND a.version = r.before_version AND a.balance = r.before_balance
+       RETURNING 1),
+     transactions AS (
+       INSERT INTO journal_transactions (event_seq, leg, command_seq, kind, description, occurred_at)
+       SELECT event_seq, leg, command_seq, kind, description, occurred_at
+       FROM jsonb_to_recordset($3::jsonb) AS r(event_seq bigint, leg smallint, command_seq bigint, kind text,
+         description text, occurred_at timestamptz)
+       RETURNING 1),
+     entries AS (
+       INSERT INTO journal_entries (event_seq, leg, entry_index, account_key, currency, debit, credit, balance_after,
+         account_version)
+       SELECT event_seq, leg, entry_index, account_key, currency, debit, credit, balance_after, account_version
+       FROM jsonb_to_recordset($4::jsonb) AS r(event_seq bigint, leg smallint, entry_index smallint, account_key text,
+         currency text, debit numeric, credit numeric, balance_after numeric, account_version bigint)
+       RETURNING 1)
+     SELECT (SELECT count(*) FROM created)::text AS created, (SELECT count(*) FROM updated)::text AS updated,
+       (SELECT count(*) FROM transactions)::text AS transactions, (SELECT count(*) FROM entries)::text AS entries`,
+    [JSON.stringify(created), JSON.stringify(updated), JSON.stringify(transactions), JSON.stringify(entries)],
   );
+  const counts = result.rows[0]!;
+  // The position lock serializes batches: an account that appeared or changed meanwhile is a bug.
+  if (Number(counts.created) !== created.length || Number(counts.updated) !== updated.length)
+    throw new JournalInvariantError(
+      `Expected to create ${created.length} and update ${updated.length} ledger accounts, did ${counts.created} and ${counts.updated}: balances changed outside the journal.`,
+    );
+  if (Number(counts.transactions) !== transactions.length || Number(counts.entries) !== entries.length)
+    throw new JournalInvariantError('The journal batch was not written completely.');
 }
 
 /** A user's balances in every asset the core knows, from the journal's running balances. */
