@@ -879,6 +879,7 @@ describe('ledgerReconciliation', () => {
       });
       expect(matching.problems).toEqual([]);
       expect(matching.report.custodyNote).toBeNull();
+      expect(matching.report.chainBlockNumber).toBe(1234);
       expect(
         matching.report.assets.map((a) => [
           a.currency,
@@ -909,6 +910,7 @@ describe('ledgerReconciliation', () => {
       const malformed = await checkLedgerReconciliation(service.url, await headersOf(admin));
       expect(malformed.report.ok).toBe(true);
       expect(malformed.report.custodyNote).toMatch(/malformed/);
+      expect(malformed.report.chainBlockNumber).toBeNull();
     } finally {
       custodyAnswer = { available: false, reason: 'ETH_RPC_URL is not set', blockNumber: 0, assets: [] };
     }

@@ -9,6 +9,7 @@ export const ledgerReconciliationQuery = `query LedgerReconciliation {
     sequence
     balanced
     ok
+    chainBlockNumber
     custodyNote
     assets {
       currency userAvailable userLocked pendingWithdrawals feeRevenue custody adjustments
@@ -22,6 +23,7 @@ export interface LedgerReconciliationResult {
   readonly sequence: number;
   readonly balanced: boolean;
   readonly ok: boolean;
+  readonly chainBlockNumber: number | null;
   readonly custodyNote: string | null;
   readonly assets: ReadonlyArray<{
     readonly currency: string;

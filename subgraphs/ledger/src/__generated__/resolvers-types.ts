@@ -152,7 +152,9 @@ export type LedgerReconciliation = {
   assets: Array<AssetReconciliation>;
   /** Every journal transaction balances per currency (checked over all stored entries). */
   balanced: Scalars['Boolean']['output'];
-  /** Why the chain figures are unknown, when they are. */
+  /** The chain block the custody figures (custodyOnChain) are of; null when they are unknown. */
+  chainBlockNumber?: Maybe<Scalars['Int']['output']>;
+  /** Why chain figures are unknown, when they are (the watcher is not configured, wallets is unreachable, an asset is not on chain). */
   custodyNote?: Maybe<Scalars['String']['output']>;
   /** balanced, and for every asset conservation, ledgerMatchesCore and custodyMatchesChain (unless unknown). */
   ok: Scalars['Boolean']['output'];
@@ -406,6 +408,7 @@ export type LedgerEntryEdgeResolvers<ContextType = SubgraphContext, ParentType e
 export type LedgerReconciliationResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['LedgerReconciliation'] = ResolversParentTypes['LedgerReconciliation']> = ResolversObject<{
   assets?: Resolver<Array<ResolversTypes['AssetReconciliation']>, ParentType, ContextType>;
   balanced?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  chainBlockNumber?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   custodyNote?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   ok?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   sequence?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;

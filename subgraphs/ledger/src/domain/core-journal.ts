@@ -105,7 +105,8 @@ function holdsAtAcceptance(event: CoreEventOf<'OrderAccepted'>): boolean {
 
 /**
  * Every ledger account the events can touch, by key: all three buckets of each (user, asset) the
- * events name and the system accounts of each asset. The caller loads (and locks) these first.
+ * events name and the system accounts of each asset money enters, leaves or earns fees in. The
+ * caller loads (and locks) these first.
  */
 export function accountsTouchedBy(
   events: readonly PublicCoreEvent[],
@@ -124,13 +125,16 @@ export function accountsTouchedBy(
   };
   for (const event of events) {
     switch (event.type) {
-      case 'FundsMoved':
-      case 'BalanceChanged': {
+      case 'FundsMoved': {
         const currency = currencyOf(catalog, event.assetId, event.eventSeq);
         addUser(event.userId, currency);
         addSystem(currency);
         break;
       }
+      case 'BalanceChanged':
+        // The residual moves only between the user's own buckets.
+        addUser(event.userId, currencyOf(catalog, event.assetId, event.eventSeq));
+        break;
       case 'OrderAccepted': {
         const { base, quote } = marketOf(catalog, event.marketId, event.eventSeq);
         addUser(event.userId, event.side === 'BUY' ? quote : base);

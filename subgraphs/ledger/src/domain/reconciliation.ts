@@ -60,6 +60,8 @@ export interface LedgerReconciliationReport {
   /** Up to a few unbalanced transactions, `eventSeq.leg currency`. */
   readonly unbalanced: readonly string[];
   readonly assets: readonly AssetReconciliationReport[];
+  /** The chain block the custody figures are of; null when they are unknown. */
+  readonly chainBlockNumber: number | null;
   readonly custodyNote: string | null;
   readonly ok: boolean;
 }
@@ -102,6 +104,7 @@ export function reconcile(input: {
     balanced,
     unbalanced: input.unbalanced,
     assets,
+    chainBlockNumber: custody.known ? custody.blockNumber : null,
     custodyNote: notes.length === 0 ? null : notes.join(' '),
     ok:
       balanced &&

@@ -211,13 +211,23 @@ export async function readAccountEntries(
     occurred_at: Date | string;
     description: string;
   }>(
-    `SELECT e.event_seq, e.leg, e.entry_index, e.account_key, e.debit::text AS debit, e.credit::text AS credit,
+    // One index range scan per bucket (newest first, LIMIT each), merged: cheap however long the
+    // account's history is.
+    `WITH page AS (${keys
+      .map(
+        (_key, i) => `(SELECT event_seq, leg, entry_index, account_key, debit, credit, balance_after
+          FROM journal_entries
+          WHERE account_key = $${i + 1}
+            AND ($4::bigint IS NULL OR (event_seq, leg, entry_index) < ($4::bigint, $5::smallint, $6::smallint))
+          ORDER BY event_seq DESC, leg DESC, entry_index DESC LIMIT $7)`,
+      )
+      .join(' UNION ALL ')})
+     SELECT e.event_seq, e.leg, e.entry_index, e.account_key, e.debit::text AS debit, e.credit::text AS credit,
        e.balance_after::text AS balance_after, t.kind, t.command_seq, t.occurred_at, t.description
-     FROM journal_entries e JOIN journal_transactions t ON t.event_seq = e.event_seq AND t.leg = e.leg
-     WHERE e.account_key = ANY($1) AND ($2::bigint IS NULL OR (e.event_seq, e.leg, e.entry_index) < ($2::bigint, $3::smallint, $4::smallint))
+     FROM page e JOIN journal_transactions t ON t.event_seq = e.event_seq AND t.leg = e.leg
      ORDER BY e.event_seq DESC, e.leg DESC, e.entry_index DESC
-     LIMIT $5`,
-    [keys, cursor?.eventSeq ?? null, cursor?.leg ?? 0, cursor?.entryIndex ?? 0, limit],
+     LIMIT $7`,
+    [...keys, cursor?.eventSeq ?? null, cursor?.leg ?? 0, cursor?.entryIndex ?? 0, limit],
   );
   return result.rows.map((row) => {
     const debitUnits = BigInt(row.debit);

@@ -71,6 +71,7 @@ export const resolvers: Resolvers = {
     sequence: (report) => report.sequence,
     balanced: (report) => report.balanced,
     assets: (report) => [...report.assets],
+    chainBlockNumber: (report) => report.chainBlockNumber,
     custodyNote: (report) => report.custodyNote,
     ok: (report) => report.ok,
   },
