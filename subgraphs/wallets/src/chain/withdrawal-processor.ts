@@ -384,12 +384,16 @@ export class WithdrawalProcessor {
     }
     const reason = failure.message;
     if (failure.definitive && from === 'SIGNED') {
-      await this.#db.transaction(async (tx) => {
+      const outcome = await this.#db.transaction(async (tx) => {
+        // The node never took it. When its nonce is the last one taken, the next withdrawal reuses
+        // it and this one fails (funds released); otherwise later transactions wait behind that
+        // nonce, and only an operator can sort it out.
+        if (!(await returnNonce(tx, withdrawal.nonce!))) return 'NEEDS_ATTENTION' as const;
         await applyTransitions(tx, withdrawal.transactionId, [
           {
             from: ['SIGNED'],
             to: 'FAILED',
-            // The node never had it: its nonce goes to the next withdrawal (the hash stays on record).
+            // The hash stays on record; nonce and raw transaction are given up with the nonce.
             changes: {
               broadcastAttempts: attempts,
               nonce: null,
@@ -399,14 +403,19 @@ export class WithdrawalProcessor {
             reason,
           },
         ]);
-        // The node never took it and this was the last nonce taken: the next withdrawal reuses it.
-        if (!(await returnNonce(tx, withdrawal.nonce!))) {
-          throw new Error(`Nonce ${withdrawal.nonce} of a refused withdrawal is not the last one taken`);
-        }
+        return 'FAILED' as const;
       });
+      if (outcome === 'NEEDS_ATTENTION') {
+        return this.#needsAttention(
+          withdrawal,
+          'SIGNED',
+          `the node refused it (${reason}) and later nonces than ${withdrawal.nonce} are taken`,
+          attempts,
+        );
+      }
       this.#logger.error('withdrawal broadcast refused; its funds are released', {
         transactionId: withdrawal.transactionId,
-        reason: failure.message,
+        reason,
       });
       return 'FAILED';
     }
@@ -471,6 +480,25 @@ export class WithdrawalProcessor {
       value = withdrawal.amountBaseUnits;
       data = '0x';
       gasLimit = 21_000n;
+      if ((await this.#provider.getCode(to)) !== '0x') {
+        // A contract may need more than a plain transfer to accept ETH; without enough gas it reverts.
+        try {
+          const estimate = await this.#provider.estimateGas({ from: this.#wallet.address, to, value });
+          gasLimit = (estimate * 12n) / 10n;
+        } catch (error) {
+          await this.#transition(withdrawal, [
+            {
+              from: ['APPROVED'],
+              to: 'FAILED',
+              changes: {
+                failureReason: `the destination contract refuses ETH: ${(error as Error).message.slice(0, 200)}`,
+              },
+              reason: 'the destination refuses the transfer',
+            },
+          ]);
+          return null;
+        }
+      }
     } else {
       if (!this.#config.usdtTokenAddress) {
         await this.#needsAttention(withdrawal, 'APPROVED', 'USDT_TOKEN_ADDRESS is not configured');
