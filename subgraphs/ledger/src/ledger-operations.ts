@@ -102,6 +102,8 @@ export function createLedgerOperations(options: LedgerOperationsOptions): Ledger
         throw apiError('UNAUTHENTICATED', 'Sign in to see the reconciliation.');
       if (identity.role !== 'ADMIN' && identity.role !== 'COMPLIANCE')
         throw apiError('FORBIDDEN', 'The ledger reconciliation is for ADMIN and COMPLIANCE.');
+      if (identity.kind !== 'user')
+        throw apiError('FORBIDDEN', 'The ledger reconciliation needs a signed-in session, not an API key.');
       const [inputs, custody] = await Promise.all([
         readReconciliationInputs(db, assets),
         options.custody?.read() ??

@@ -740,7 +740,7 @@ const reconciliationQuery = `{ ledgerReconciliation { sequence balanced ok custo
   custodyOnChain custodyMatchesChain mismatches { userId } } } }`;
 
 describe('ledgerReconciliation', () => {
-  it('is for ADMIN and COMPLIANCE only', async () => {
+  it('is for signed-in ADMIN and COMPLIANCE only (no API keys)', async () => {
     for (const role of ['USER', 'SUPPORT'] as const) {
       const response = await callSubgraph(
         service.url,
@@ -753,6 +753,16 @@ describe('ledgerReconciliation', () => {
     }
     const anonymous = await callSubgraph(service.url, reconciliationQuery, {}, { kind: 'anonymous' }, config);
     expect(anonymous.errors?.[0]?.extensions?.['code']).toBe('UNAUTHENTICATED');
+    const adminKey: Identity = {
+      kind: 'apiKey',
+      userId: adminId,
+      role: 'ADMIN',
+      apiKeyId: 'k1',
+      scopes: ['READ', 'TRADE', 'WITHDRAW'],
+      persistedOnly: false,
+    };
+    const byKey = await callSubgraph(service.url, reconciliationQuery, {}, adminKey, config);
+    expect(byKey.errors?.[0]?.extensions?.['code']).toBe('FORBIDDEN');
     const compliance = await callSubgraph(
       service.url,
       reconciliationQuery,
