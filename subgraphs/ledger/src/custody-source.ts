@@ -55,7 +55,7 @@ export function parseCustodyAnswer(body: unknown): CustodyReport {
 }
 
 export function createWalletsCustodySource(options: WalletsCustodySourceOptions): CustodySource {
-  const timeoutMs = options.timeoutMs ?? 2_000;
+  const timeoutMs = options.timeoutMs ?? 10_000;
   return {
     async read() {
       let response: Response;
