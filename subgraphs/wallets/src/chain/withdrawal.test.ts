@@ -549,6 +549,12 @@ describe('withdrawals on a local node', () => {
       [`withdrawal:${requested.id}:%`],
     );
     expect(audited.rows.length).toBe(8);
+    const depositAudit = await test.db.query<{ event: { action: string; details: Record<string, string> } }>(
+      `SELECT event FROM audit_outbox WHERE source_key LIKE 'deposit:%' AND event->>'targetUserId' = $1`,
+      [alice],
+    );
+    expect(depositAudit.rows.map((row) => row.event.action)).toEqual(['DEPOSIT_CREDITED']);
+    expect(depositAudit.rows[0]!.event.details['amount']).toBe('2');
     await expectConservationAndCustody();
   });
 
@@ -997,6 +1003,45 @@ describe('unknown core outcomes', () => {
     expect(await fundsMoved('WITHDRAW_SETTLE', requested.coreWithdrawalId)).toBe(1);
     expect(await token.balanceOf(recipient)).toBe(20_000_000n);
     expect(await coreBalance(hana, 'USDT')).toEqual({ available: 30_000_000n, locked: 0n });
+    await expectConservationAndCustody();
+  });
+});
+
+describe('unknown core outcomes, never sent', () => {
+  it('a hold that never reached the core is sent again by the processor, and held once', async () => {
+    const ines = newUser();
+    await deposit(ines, 'ETH', parseEther('1'));
+    const unreachable: CoreClient = {
+      submit: async () => {
+        throw new Error('connection refused');
+      },
+      subscribe: (...args) => core.subscribe(...args),
+      lastEventSeq: () => core.lastEventSeq(),
+      close: async () => undefined,
+    };
+    const requested = await createWithdrawalService({
+      db: test.db,
+      core: unreachable,
+      identity: fakeIdentity,
+      aml,
+      hotWalletAddress: hotWallet.address,
+      provider,
+      logger: testLogger,
+    }).request(ines, {
+      currency: 'ETH',
+      amount: '0.4',
+      address: Wallet.createRandom().address,
+      totpCode: freshCode(),
+      idempotencyKey: randomUUID(),
+    });
+    expect(requested.status).toBe('REQUESTED');
+    expect(await coreBalance(ines, 'ETH')).toEqual({ available: parseEther('1'), locked: 0n });
+    await sleep(processorConfig.intentGraceMs + 100);
+    await processor.pollOnce();
+    expect(await statusOf(requested.transactionId)).toBe('BROADCAST');
+    expect(await fundsMoved('WITHDRAW_HOLD', requested.coreWithdrawalId)).toBe(1);
+    await advanceUntil(requested.transactionId, 'COMPLETED');
+    expect(await coreBalance(ines, 'ETH')).toEqual({ available: parseEther('0.6'), locked: 0n });
     await expectConservationAndCustody();
   });
 });
