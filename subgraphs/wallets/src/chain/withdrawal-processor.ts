@@ -269,7 +269,21 @@ export class WithdrawalProcessor {
         continue;
       }
       if (await this.#provider.getTransaction(withdrawal.txHash!)) continue; // waiting in the mempool
-      await this.#send(withdrawal, 'BROADCAST'); // dropped from the mempool: the same tx again
+      // Dropped from the mempool: the same tx again — a bounded number of times (a transaction the
+      // network keeps dropping, e.g. for its fee, needs an operator, not an endless loop).
+      if (exhaustedRetries(withdrawal.broadcastAttempts, this.#config.maxBroadcastAttempts)) {
+        await this.#needsAttention(
+          withdrawal,
+          'BROADCAST',
+          `the node dropped the transaction after ${withdrawal.broadcastAttempts} broadcasts`,
+        );
+        continue;
+      }
+      this.#logger.warn('withdrawal transaction dropped by the node; rebroadcasting it', {
+        transactionId: withdrawal.transactionId,
+        attempts: withdrawal.broadcastAttempts,
+      });
+      await this.#send(withdrawal, 'BROADCAST');
     }
   }
 

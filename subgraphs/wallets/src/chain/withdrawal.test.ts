@@ -901,6 +901,42 @@ describe('withdrawals on a local node', () => {
     await expectConservationAndCustody();
   });
 
+  it('a transaction the node drops is rebroadcast as is, a bounded number of times, then waits for an operator', async () => {
+    const jack = newUser();
+    await deposit(jack, 'ETH', parseEther('1'));
+    const recipient = Wallet.createRandom().address;
+    const sent = await withdraw(jack, { currency: 'ETH', amount: '0.2', address: recipient });
+    await processor.pollOnce();
+    const { txHash } = (await findWithdrawal(test.db, sent.id))!;
+    for (let attempt = 2; attempt <= processorConfig.maxBroadcastAttempts; attempt++) {
+      expect(await chain.rpc('hardhat_dropTransaction', [txHash])).toBe(true);
+      await processor.pollOnce();
+      const again = (await findWithdrawal(test.db, sent.id))!;
+      expect({ status: again.status, attempts: again.broadcastAttempts, txHash: again.txHash }).toEqual({
+        status: 'BROADCAST',
+        attempts: attempt,
+        txHash,
+      });
+      expect(await chain.pendingTransactionCount()).toBe(1);
+    }
+    await chain.rpc('hardhat_dropTransaction', [txHash]);
+    await processor.pollOnce();
+    expect(await statusOf(sent.id)).toBe('NEEDS_ATTENTION');
+    await processor.pollOnce();
+    expect(await chain.pendingTransactionCount()).toBe(0);
+    const retried = await callSubgraph<{ retryWithdrawal: { status: string } }>(
+      service.url,
+      'mutation ($id: ID!) { retryWithdrawal(id: $id) { status } }',
+      { id: sent.id },
+      userIdentity(randomUUID(), 'ADMIN'),
+    );
+    expect(retried.data?.retryWithdrawal.status).toBe('BROADCAST');
+    await processor.pollOnce();
+    await advanceUntil(sent.id, 'COMPLETED');
+    expect(await provider.getBalance(recipient)).toBe(parseEther('0.2'));
+    await expectConservationAndCustody();
+  });
+
   it('a withdrawal reorged out before its confirmations goes back to BROADCAST and the same tx is mined again', async () => {
     const gina = newUser();
     await deposit(gina, 'ETH', parseEther('1'));
