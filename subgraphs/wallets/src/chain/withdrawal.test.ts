@@ -15,8 +15,11 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
+  AbiCoder,
   HDNodeWallet,
+  keccak256,
   parseEther,
+  zeroPadValue,
   Transaction as EthTransaction,
   Wallet,
   type JsonRpcProvider,
@@ -934,6 +937,40 @@ describe('withdrawals on a local node', () => {
     await processor.pollOnce();
     await advanceUntil(sent.id, 'COMPLETED');
     expect(await provider.getBalance(recipient)).toBe(parseEther('0.2'));
+    await expectConservationAndCustody();
+  });
+
+  it('a withdrawal that reverts on chain (receipt status 0) fails and is released; its gas stays paid', async () => {
+    const kate = newUser();
+    await deposit(kate, 'USDT', 5_000_000n);
+    const recipient = Wallet.createRandom().address;
+    const sent = await withdraw(kate, { currency: 'USDT', amount: '2.5', address: recipient });
+    await processor.pollOnce();
+    expect(await statusOf(sent.id)).toBe('BROADCAST');
+    // While it waits in the mempool, the hot wallet's USDT vanishes (TestUSDT's balanceOf is
+    // storage slot 1): the transfer reverts when mined.
+    const slot = keccak256(AbiCoder.defaultAbiCoder().encode(['address', 'uint256'], [hotWallet.address, 1]));
+    const original = await chain.rpc<string>('eth_getStorageAt', [token.address, slot, 'latest']);
+    await chain.rpc('hardhat_setStorageAt', [token.address, slot, zeroPadValue('0x00', 32)]);
+    await advance(1);
+    await chain.rpc('hardhat_setStorageAt', [token.address, slot, original]);
+    const failed = (await findWithdrawal(test.db, sent.id))!;
+    expect(failed.status).toBe('RELEASED');
+    expect(failed.failureReason).toMatch(/reverted/);
+    expect(failed.networkFeeWei).toBeGreaterThan(0n);
+    expect(await historyOf(sent.id)).toEqual([
+      'REQUESTED',
+      'HELD',
+      'APPROVED',
+      'SIGNED',
+      'BROADCAST',
+      'FAILED',
+      'RELEASED',
+    ]);
+    expect(await token.balanceOf(recipient)).toBe(0n);
+    expect(await coreBalance(kate, 'USDT')).toEqual({ available: 5_000_000n, locked: 0n });
+    await advance(1);
+    // The gas of the reverted transaction is the operator's cost, not the users'.
     await expectConservationAndCustody();
   });
 
