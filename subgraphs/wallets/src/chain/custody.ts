@@ -10,7 +10,8 @@
  * - depositAddressesUnits: Σ balances of every issued deposit address (never swept: no key here).
  * - hotWalletUnits: the hot wallet's balance (withdrawals are paid from it).
  * - operatorFloatUnits: what the operator funded the hot wallet with (transfers to it that are not
- *   ours, found by the watcher) minus the gas it paid for withdrawals (ETH only).
+ *   ours, found by the watcher), minus what it spent outside withdrawals (value and gas, also found
+ *   by the watcher), minus the gas it paid for withdrawals (ETH only).
  * - uncreditedDepositUnits: deposits on chain not (yet) credited in the core (PENDING, REJECTED).
  * - unsettledWithdrawalUnits: withdrawals mined successfully but not yet settled in the core.
  *

@@ -65,6 +65,7 @@ import {
   type ChainDepositRow,
   type FoundDeposit,
   type HotWalletFunding,
+  withdrawalTxHashes,
 } from '../store/chain.ts';
 
 export const transferTopic = eventTopic('Transfer(address,address,uint256)');
@@ -350,6 +351,7 @@ export class ChainWatcher {
         amountBaseUnits: candidate.amount,
       });
     }
+    if (this.#hotWallet !== null) fundings.push(...(await this.#hotWalletSpends(block, candidates)));
     if (candidates.length === 0) return { deposits: [], fundings };
     const owners = await depositAddressOwners(
       this.#db,
@@ -376,6 +378,59 @@ export class ChainWatcher {
       });
     }
     return { deposits, fundings };
+  }
+
+  /**
+   * What the hot wallet spent in `block` outside our withdrawals (negative amounts): ETH value and
+   * gas of its other transactions, and USDT it sent in them. Withdrawals are known by their hash,
+   * stored when they were signed, before they could be mined.
+   */
+  async #hotWalletSpends(
+    block: Block,
+    candidates: ReadonlyArray<{
+      address: string;
+      currency: string;
+      amount: bigint;
+      txHash: string;
+      logIndex: number;
+      from: string;
+    }>,
+  ): Promise<HotWalletFunding[]> {
+    const hot = this.#hotWallet!;
+    const sent = block.prefetchedTransactions.filter((tx) => tx.from.toLowerCase() === hot);
+    const tokenOut = candidates.filter((c) => c.currency === 'USDT' && c.from === hot && c.address !== hot);
+    if (sent.length === 0 && tokenOut.length === 0) return [];
+    const ours = await withdrawalTxHashes(this.#db, [
+      ...sent.map((tx) => tx.hash.toLowerCase()),
+      ...tokenOut.map((c) => c.txHash),
+    ]);
+    const spends: HotWalletFunding[] = [];
+    for (const tx of sent) {
+      const hash = tx.hash.toLowerCase();
+      if (ours.has(hash)) continue;
+      const receipt = await this.#provider.getTransactionReceipt(hash);
+      if (!receipt || receipt.blockHash !== block.hash) continue;
+      const value = receipt.status === 1 && tx.to?.toLowerCase() !== hot ? tx.value : 0n;
+      const spent = value + receipt.gasUsed * receipt.gasPrice;
+      if (spent > 0n) {
+        spends.push({
+          txHash: hash,
+          logIndex: nativeTransferLogIndex,
+          currency: 'ETH',
+          amountBaseUnits: -spent,
+        });
+      }
+    }
+    for (const transfer of tokenOut) {
+      if (ours.has(transfer.txHash)) continue;
+      spends.push({
+        txHash: transfer.txHash,
+        logIndex: transfer.logIndex,
+        currency: 'USDT',
+        amountBaseUnits: -transfer.amount,
+      });
+    }
+    return spends;
   }
 
   async #creditReady(headNumber: number, assets: AssetIds): Promise<number> {

@@ -446,7 +446,7 @@ beforeAll(async () => {
     withdrawals,
   });
   // The operator funds the hot wallet after the watcher's first block: the float is seen.
-  await funder.sendTransaction({ to: hotWallet.address, value: parseEther('10') });
+  await funder.sendTransaction({ to: hotWallet.address, value: parseEther('15') });
   await token.connect(funder).getFunction('transfer')(hotWallet.address, 1_000_000_000n);
   await chain.mine(1);
   await watcher.pollOnce();
@@ -971,6 +971,35 @@ describe('withdrawals on a local node', () => {
     expect(await coreBalance(kate, 'USDT')).toEqual({ available: 5_000_000n, locked: 0n });
     await advance(1);
     // The gas of the reverted transaction is the operator's cost, not the users'.
+    await expectConservationAndCustody();
+  });
+
+  it('a restarted processor takes its nonce from the node; operator spends from the hot wallet stay out of user custody', async () => {
+    const leo = newUser();
+    await deposit(leo, 'ETH', parseEther('1'));
+    await processor.stop();
+    const storedNonce = (await hotWalletNextNonce(test.db))!;
+    // The operator moves float out with the hot wallet's key, behind the processor's back.
+    const operator = hotWallet.connect(provider);
+    await operator.sendTransaction({ to: funder.address, value: parseEther('0.5') });
+    await token.connect(operator).getFunction('transfer')(funder.address, 1_000_000n);
+    await chain.mine(1);
+    await watcher.pollOnce();
+    expect(await provider.getTransactionCount(hotWallet.address, 'latest')).toBe(storedNonce + 2);
+    await expectConservationAndCustody();
+
+    processor = newProcessor();
+    const sent = await withdraw(leo, {
+      currency: 'ETH',
+      amount: '0.3',
+      address: Wallet.createRandom().address,
+    });
+    await processor.pollOnce();
+    expect((await findWithdrawal(test.db, sent.id))!).toMatchObject({
+      status: 'BROADCAST',
+      nonce: storedNonce + 2,
+    });
+    await advanceUntil(sent.id, 'COMPLETED');
     await expectConservationAndCustody();
   });
 

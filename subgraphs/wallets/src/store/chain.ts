@@ -30,7 +30,10 @@ export interface FoundDeposit {
   readonly logIndex: number;
 }
 
-/** ETH or USDT sent to the hot wallet from outside our own flows (operator funding). */
+/**
+ * ETH or USDT sent to the hot wallet from outside our own flows (operator funding, positive), or
+ * spent by it outside a withdrawal (negative: value and gas).
+ */
 export interface HotWalletFunding {
   readonly txHash: string;
   readonly logIndex: number;
@@ -548,4 +551,14 @@ export async function releaseWatcherLease(db: Queryable, chain: Chain, owner: st
 /** Audit entries name their user by UUID; any other id (never issued by identity) is left out. */
 function auditUserId(userId: string): string | null {
   return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(userId) ? userId : null;
+}
+
+/** Which of `hashes` (lower case) are transactions of our withdrawals. */
+export async function withdrawalTxHashes(db: Queryable, hashes: readonly string[]): Promise<Set<string>> {
+  if (hashes.length === 0) return new Set();
+  const result = await db.query<{ tx_hash: string }>(
+    `SELECT tx_hash FROM transactions WHERE type = 'WITHDRAWAL' AND tx_hash = ANY($1::text[])`,
+    [[...new Set(hashes)]],
+  );
+  return new Set(result.rows.map((row) => row.tx_hash));
 }
