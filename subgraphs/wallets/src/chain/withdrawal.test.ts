@@ -1003,6 +1003,60 @@ describe('withdrawals on a local node', () => {
     await expectConservationAndCustody();
   });
 
+  it('an operator fails a stuck withdrawal only once another transaction took its nonce; its funds are released', async () => {
+    const mia = newUser();
+    await deposit(mia, 'ETH', parseEther('1'));
+    const sent = await withdraw(mia, {
+      currency: 'ETH',
+      amount: '0.6',
+      address: Wallet.createRandom().address,
+    });
+    const unreachableNode = new Proxy(provider, {
+      get(target, property) {
+        if (property === 'broadcastTransaction') {
+          return async () => {
+            throw new Error('connection refused');
+          };
+        }
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    await processor.stop();
+    const flaky = newProcessor({ provider: unreachableNode, config: { maxBroadcastAttempts: 1 } });
+    await flaky.pollOnce();
+    await flaky.stop();
+    const stuck = (await findWithdrawal(test.db, sent.id))!;
+    expect(stuck).toMatchObject({ status: 'NEEDS_ATTENTION', attentionFrom: 'SIGNED' });
+    const fail = () =>
+      callSubgraph<{ failWithdrawal: { status: string; failureReason: string } }>(
+        service.url,
+        'mutation ($id: ID!) { failWithdrawal(id: $id, reason: "replaced by a zero-value transaction") { status failureReason } }',
+        { id: sent.id },
+        userIdentity(randomUUID(), 'ADMIN'),
+      );
+    expect(codeOf(await fail())).toBe('INVALID_STATE_TRANSITION');
+    // The operator cancels it on chain: another transaction with the same nonce, mined.
+    await hotWallet
+      .connect(provider)
+      .sendTransaction({ to: hotWallet.address, value: 0n, nonce: stuck.nonce! });
+    await chain.mine(1);
+    await watcher.pollOnce();
+    const failed = await fail();
+    expect(failed.data?.failWithdrawal).toEqual({
+      status: 'FAILED',
+      failureReason: 'replaced by a zero-value transaction',
+    });
+    processor = newProcessor();
+    await processor.pollOnce();
+    expect(await statusOf(sent.id)).toBe('RELEASED');
+    expect(await coreBalance(mia, 'ETH')).toEqual({ available: parseEther('1'), locked: 0n });
+    expect(
+      (await statusHistoryOf(test.db, sent.id)).find((change) => change.status === 'FAILED')?.actor,
+    ).toBeTruthy();
+    await expectConservationAndCustody();
+  });
+
   it('a withdrawal reorged out before its confirmations goes back to BROADCAST and the same tx is mined again', async () => {
     const gina = newUser();
     await deposit(gina, 'ETH', parseEther('1'));
