@@ -212,9 +212,22 @@ export function createWithdrawalService(options: WithdrawalServiceOptions): With
       // Checked before the TOTP code is spent, and again under the per-user lock when recording.
       const used = await recentWithdrawals(db, userId, currency, dayMs);
       if (used.unitsInCurrency + amountBaseUnits > limitUnits) throw exceeded(used.unitsInCurrency);
+      // The core is asked before the TOTP code is spent: an unreachable core changes nothing.
+      let afterEventSeq: number;
+      try {
+        assets ??= await coreAssetIds(core);
+        afterEventSeq = await core.lastEventSeq();
+      } catch (error) {
+        logger.warn('matching core unavailable for a withdrawal request', {
+          error: (error as Error).message,
+        });
+        throw apiError(
+          'SERVICE_UNAVAILABLE',
+          'The exchange core is unavailable; nothing changed, retry later.',
+        );
+      }
       await checkTotp(userId, input.totpCode);
 
-      assets ??= await coreAssetIds(core);
       const assetId = assets.get(currency)!;
       const recorded = await recordWithdrawalRequest(db, {
         userId,
@@ -225,7 +238,7 @@ export function createWithdrawalService(options: WithdrawalServiceOptions): With
         requestFingerprint: fingerprint,
         limitUnits,
         limitWindowMs: dayMs,
-        afterEventSeq: await core.lastEventSeq(),
+        afterEventSeq,
       });
       if (recorded.kind === 'limit-exceeded') throw exceeded(recorded.usedUnits);
       if (recorded.kind === 'existing') {

@@ -1164,6 +1164,39 @@ describe('unknown core outcomes', () => {
 });
 
 describe('unknown core outcomes, never sent', () => {
+  it('an unreachable core refuses the request before the TOTP code is spent', async () => {
+    const nina = newUser();
+    const down: CoreClient = {
+      submit: async () => {
+        throw new Error('connection refused');
+      },
+      subscribe: (...args) => core.subscribe(...args),
+      lastEventSeq: async () => {
+        throw new Error('connection refused');
+      },
+      close: async () => undefined,
+    };
+    const code = freshCode();
+    const refused = createWithdrawalService({
+      db: test.db,
+      core: down,
+      identity: fakeIdentity,
+      aml,
+      hotWalletAddress: hotWallet.address,
+      provider,
+      logger: testLogger,
+    }).request(nina, {
+      currency: 'ETH',
+      amount: '0.1',
+      address: Wallet.createRandom().address,
+      totpCode: code,
+      idempotencyKey: randomUUID(),
+    });
+    await expect(refused).rejects.toMatchObject({ extensions: { code: 'SERVICE_UNAVAILABLE' } });
+    expect(identityUsers.get(nina)!.usedCodes.has(code)).toBe(false);
+    expect((await test.db.query('SELECT 1 FROM withdrawals WHERE user_id = $1', [nina])).rows).toEqual([]);
+  });
+
   it('a hold that never reached the core is sent again by the processor, and held once', async () => {
     const ines = newUser();
     await deposit(ines, 'ETH', parseEther('1'));
