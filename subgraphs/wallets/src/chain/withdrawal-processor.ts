@@ -227,8 +227,7 @@ export class WithdrawalProcessor {
               reason: 'hold refused',
             },
           ]);
-          // FAILED normally releases; this one has no hold, so it ends here as FAILED → RELEASED
-          // without a core command (the release step skips withdrawals without a hold).
+          // Nothing was held: the release step takes it FAILED → RELEASED without a core command.
         }
       } else if (event) {
         await this.#finishCoreStep(withdrawal, event.eventSeq);
