@@ -133,6 +133,16 @@ export const authorizationMatrix: Readonly<Record<string, MatrixRow>> = {
     document: '{ auditLog { id } }',
     expect: staff(['compliance', 'admin'], 'ok'),
   },
+  'Query.ledgerReconciliation': {
+    apiKey: 'SESSION',
+    document: '{ ledgerReconciliation { ok } }',
+    expect: staff(['compliance', 'admin'], 'ok'),
+  },
+  'Query.withdrawals': {
+    apiKey: 'SESSION',
+    document: '{ withdrawals { id } }',
+    expect: staff(['support', 'compliance', 'admin'], 'ok'),
+  },
 
   // --- Mutation: sessions and sign-in ---
   'Mutation.register': {
@@ -253,6 +263,36 @@ export const authorizationMatrix: Readonly<Record<string, MatrixRow>> = {
     document:
       'mutation { requestWithdrawal(input: { currency: "ETH", amount: "0.1", address: "0x000000000000000000000000000000000000dEaD", totpCode: "000000", idempotencyKey: "matrix" }) { id } }',
     expect: scoped('WITHDRAW', 'allowed'),
+  },
+  'Mutation.reviewWithdrawal': {
+    apiKey: 'SESSION',
+    document: 'mutation($id: ID!) { reviewWithdrawal(id: $id, decision: REJECT, reason: "matrix") { id } }',
+    variables: () => ({ id: unknownId() }),
+    expect: staff(['compliance', 'admin'], 'allowed'),
+  },
+  'Mutation.retryWithdrawal': {
+    apiKey: 'SESSION',
+    document: 'mutation($id: ID!) { retryWithdrawal(id: $id) { id } }',
+    variables: () => ({ id: unknownId() }),
+    expect: staff(['admin'], 'allowed'),
+  },
+  'Mutation.failWithdrawal': {
+    apiKey: 'SESSION',
+    document: 'mutation($id: ID!) { failWithdrawal(id: $id, reason: "matrix") { id } }',
+    variables: () => ({ id: unknownId() }),
+    expect: staff(['admin'], 'allowed'),
+  },
+  'Mutation.addWithdrawalAddress': {
+    apiKey: 'SESSION',
+    document:
+      'mutation { addWithdrawalAddress(address: "0x000000000000000000000000000000000000dEaD", totpCode: "000000") }',
+    expect: people('allowed'),
+  },
+  'Mutation.removeWithdrawalAddress': {
+    apiKey: 'SESSION',
+    document:
+      'mutation { removeWithdrawalAddress(address: "0x000000000000000000000000000000000000dEaD", totpCode: "000000") }',
+    expect: people('allowed'),
   },
 
   // --- Subscription (rule level) ---

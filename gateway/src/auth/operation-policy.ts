@@ -37,6 +37,8 @@ export const rootFieldPolicy: Readonly<Record<string, ApiKeyRequirement>> = {
   'Query.apiKeys': 'SESSION',
   'Query.kycCases': 'SESSION',
   'Query.auditLog': 'SESSION',
+  'Query.ledgerReconciliation': 'SESSION',
+  'Query.withdrawals': 'SESSION',
   // Mutations
   'Mutation.register': 'SESSION',
   'Mutation.login': 'SESSION',
@@ -57,6 +59,12 @@ export const rootFieldPolicy: Readonly<Record<string, ApiKeyRequirement>> = {
   'Mutation.cancelOrder': 'TRADE',
   'Mutation.cancelAllOrders': 'TRADE',
   'Mutation.requestWithdrawal': 'WITHDRAW',
+  'Mutation.reviewWithdrawal': 'SESSION',
+  'Mutation.retryWithdrawal': 'SESSION',
+  'Mutation.failWithdrawal': 'SESSION',
+  // The allowlist guards withdrawals: only the person (with a TOTP code), never a key, changes it.
+  'Mutation.addWithdrawalAddress': 'SESSION',
+  'Mutation.removeWithdrawalAddress': 'SESSION',
   // Subscriptions
   'Subscription.orderBook': 'READ',
   'Subscription.trades': 'READ',
