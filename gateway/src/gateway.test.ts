@@ -229,6 +229,19 @@ describe('errors', () => {
     const validation = await postGraphQL(url, '{ noSuchField }');
     expect(validation.status).toBe(400);
     expect(validation.json.errors?.[0]?.extensions?.['code']).toBe('GRAPHQL_VALIDATION_FAILED');
+    for (const body of [
+      { query: 'query A { greeting }', operationName: 'Markets' },
+      { query: 'query A { greeting } query B { ordersGreeting }' },
+    ]) {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+        body: JSON.stringify(body),
+      });
+      const json = (await response.json()) as { errors?: Array<{ extensions?: { code?: string } }> };
+      expect(response.status).toBe(400);
+      expect(json.errors?.[0]?.extensions?.code).toBe('OPERATION_RESOLUTION_FAILURE');
+    }
   });
 
   it('answers request errors with 200 to clients that only accept application/json (legacy watershed)', async () => {

@@ -87,6 +87,11 @@ describe.skipIf(skip)('GraphiQL in headless Chromium, with no network', () => {
     });
     expect(typed?.replace(/\s+/g, ' ').trim()).toBe('{ greeting ordersGreeting }');
 
+    // GraphiQL derives the operation to run from the editor after a debounce and then saves the tab
+    // to localStorage: wait for that save, or a click can still send the default query's name.
+    await expect
+      .poll(() => page.evaluate(() => localStorage.getItem('graphiql:tabState') ?? ''), { timeout: 10_000 })
+      .toContain('{ greeting ordersGreeting }');
     await page.locator('button.graphiql-execute-button').click();
     const result = page.locator('.graphiql-response .CodeMirror');
     await expect

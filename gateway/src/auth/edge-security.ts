@@ -27,6 +27,7 @@ import {
   type PlatformConfig,
 } from '@graphex/runtime';
 import type { GatewayContext } from '../subgraph-data-source.ts';
+import { useOperationResolution } from '../plugins/useOperationResolution.ts';
 import { useApiKeyScopes } from '../plugins/useApiKeyScopes.ts';
 import { apqCache, loadTrustedDocuments, usePersistedQueries } from '../plugins/usePersistedQueries.ts';
 import {
@@ -204,6 +205,7 @@ export async function createEdgeSecurity(
     // Refusals settle in this order: a partner key learns "persisted only" before anything else.
     plugins: [
       usePersistedQueries(trusted),
+      useOperationResolution(),
       useApiKeyScopes(),
       useQueryLimits(queryLimits),
       useSignInRateLimit(
