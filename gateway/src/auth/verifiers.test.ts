@@ -129,6 +129,15 @@ describe('apiKeyVerifier', () => {
     expect(calls).toHaveLength(2);
   });
 
+  it("never carries its owner's staff role: a staff member's key acts as a plain user", async () => {
+    for (const role of ['SUPPORT', 'COMPLIANCE', 'ADMIN'] as const) {
+      const authenticate = createAuthenticator([
+        apiKeyVerifier({ verifyApiKey: async () => grant({ role }) }, { logger }),
+      ]);
+      expect(await authenticate(`Bearer ${keySecret}`)).toMatchObject({ kind: 'apiKey', role: 'USER' });
+    }
+  });
+
   it('checks the IP allowlist and expiry at the edge', async () => {
     const now = Date.parse('2026-06-01T00:00:00Z');
     const verify = (g: ApiKeyGrant) =>

@@ -182,7 +182,9 @@ export function apiKeyVerifier(
       const result: Identity = {
         kind: 'apiKey',
         userId: grant.userId,
-        role: grant.role,
+        // An API key never carries staff powers: a SUPPORT, COMPLIANCE or ADMIN's key acts as a
+        // plain user of its owner's own account, so no subgraph's role check can grant it more.
+        role: 'USER',
         apiKeyId: grant.apiKeyId,
         scopes: grant.scopes,
         persistedOnly: grant.persistedOnly,
