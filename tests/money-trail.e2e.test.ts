@@ -224,10 +224,11 @@ interface TransactionRow {
   status: string;
   amount: string;
   txHash: string | null;
+  confirmations: number;
   amlFlags: string[];
   statusHistory: Array<{ status: string }>;
 }
-const transactionFields = 'id type status amount txHash amlFlags statusHistory { status }';
+const transactionFields = 'id type status amount txHash confirmations amlFlags statusHistory { status }';
 
 async function transactionsOf(person: Person): Promise<TransactionRow[]> {
   return (
@@ -349,6 +350,14 @@ describe('money trail on a local Ethereum node', () => {
       (rows) => rows.length === 3,
     );
     expect(pending.map((row) => row.status)).toEqual(['PENDING', 'PENDING', 'PENDING']);
+    // One block short of the confirmations, once the watcher has counted it: still nothing.
+    await chain.mine(minConfirmations - 2);
+    await eventually(
+      'N-1 confirmations counted',
+      async () => (await transactionsOf(alice))[0]!,
+      (row) => row.confirmations === minConfirmations - 1,
+    );
+    expect((await transactionsOf(alice))[0]!.status).toBe('PENDING');
     expect((await accounts(alice))['ETH']!.available).toBe('0');
     expect((await accounts(bob))['USDT']!.available).toBe('0');
 
@@ -485,6 +494,57 @@ describe('money trail on a local Ethereum node', () => {
     expect(released.statusHistory.map((step) => step.status)).toContain('FAILED');
     expect((await accounts(carol))['USDT']).toMatchObject({ available: '5000', locked: '0' });
     expect(await token.balanceOf(hotWallet.address)).toBe(usdt(4000));
+    await expectMoneyTrailConsistent();
+  });
+
+  it('credits nothing for a deposit whose block is reorged away before its confirmations', async () => {
+    const dave = await register('dave');
+    const address = await depositAddress(dave, 'ETH');
+    const snapshot = await chain.snapshot();
+    await funder.sendTransaction({ to: address, value: parseEther('2') });
+    await chain.mine(minConfirmations - 2);
+    const [seen] = await eventually(
+      'deposit seen',
+      () => transactionsOf(dave),
+      (rows) => rows.length === 1,
+    );
+    expect(seen!.status).toBe('PENDING');
+    // A longer branch without the transaction replaces the one that carried it.
+    await chain.reorg(snapshot, minConfirmations + 2);
+    await mineUntil(
+      'deposit orphaned',
+      () => transactionsOf(dave),
+      (rows) => rows[0]?.status === 'ORPHANED',
+    );
+    await chain.mine(minConfirmations * 2);
+    expect((await transactionsOf(dave)).map((row) => row.status)).toEqual(['ORPHANED']);
+    expect((await accounts(dave))['ETH']).toMatchObject({ available: '0', locked: '0' });
+    await expectMoneyTrailConsistent();
+  });
+
+  it('a restarted wallets service neither misses nor doubles a deposit', async () => {
+    const erin = await register('erin');
+    const address = await depositAddress(erin, 'ETH');
+    await funder.sendTransaction({ to: address, value: parseEther('1') });
+    await chain.mine(1);
+    await eventually(
+      'first deposit seen',
+      () => transactionsOf(erin),
+      (rows) => rows.length === 1,
+    );
+    // The second one is mined while the service restarts: whether it saw it or not, it resumes from
+    // its persisted cursor.
+    await funder.sendTransaction({ to: address, value: parseEther('0.25') });
+    await Promise.all([platform.restart('wallets'), chain.mine(1)]);
+    await mineUntil(
+      'both deposits credited',
+      async () => (await accounts(erin))['ETH']!.available,
+      (available) => available === '1.25',
+    );
+    await chain.mine(minConfirmations * 2);
+    expect((await accounts(erin))['ETH']!.available).toBe('1.25');
+    const rows = await transactionsOf(erin);
+    expect(rows.map((row) => row.status)).toEqual(['CONFIRMED', 'CONFIRMED']);
     await expectMoneyTrailConsistent();
   });
 
