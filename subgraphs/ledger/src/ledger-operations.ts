@@ -5,19 +5,16 @@
  * - `userAccounts`, `accountEntries`: the journal's balances and entries of a user.
  * - `adminAdjustBalance` (ADMIN): validated here, then the core's AdminAdjust command. A refusal
  *   (INSUFFICIENT_FUNDS) changes nothing anywhere. The journal books it from the core's FundsMoved
- *   event like any other movement; here it is audited (BALANCE_ADJUSTED through the audit outbox,
- *   keyed by that event's sequence) and answered with the balance the core reported
- *   (read-your-writes).
+ *   event like any other movement; the mutation answers with the balance the core reported
+ *   (read-your-writes). An intent (who, why, what) is stored BEFORE the command is submitted; the
+ *   journal projection audits the adjustment (BALANCE_ADJUSTED through the audit outbox, keyed by
+ *   the FundsMoved event's sequence) in the transaction that books it, so an adjustment the core
+ *   applied is never left unaudited. An optional idempotency key per admin answers a retry with the
+ *   first answer.
  * - `reconciliation` (ADMIN, COMPLIANCE): the ledger against its rules, the core and the chain.
  */
-import {
-  enqueueAudit,
-  formatDecimal,
-  requireRole,
-  type Database,
-  type Identity,
-  type Logger,
-} from '@graphex/runtime';
+import { randomUUID } from 'node:crypto';
+import { formatDecimal, requireRole, type Database, type Identity, type Logger } from '@graphex/runtime';
 import {
   apiError,
   resultCodeName,
@@ -27,7 +24,12 @@ import {
 } from '@graphex/schema';
 import type { CustodySource } from './custody-source.ts';
 import { isUserId, type UserAccountBalance } from './domain/accounts.ts';
-import { planAdminAdjustment, type AdminAdjustmentInput } from './domain/admin-adjustment.ts';
+import {
+  idempotencyKeyProblem,
+  planAdminAdjustment,
+  type AdminAdjustment,
+  type AdminAdjustmentInput,
+} from './domain/admin-adjustment.ts';
 import type { AssetCatalog } from './domain/core-catalog.ts';
 import { reconcile, type LedgerReconciliationReport } from './domain/reconciliation.ts';
 import {
@@ -37,6 +39,13 @@ import {
   type EntryPage,
 } from './projections/journal-store.ts';
 import { readReconciliationInputs } from './projections/reconciliation-store.ts';
+import {
+  findIntentByKey,
+  forgetRefusedIntent,
+  recordAdjustmentIntent,
+  recordIntentAnswer,
+  type StoredIntent,
+} from './projections/adjustment-intents.ts';
 
 export interface LedgerOperationsOptions {
   readonly db: Database;
@@ -72,6 +81,35 @@ export interface LedgerOperations {
 export function createLedgerOperations(options: LedgerOperationsOptions): LedgerOperations {
   const { db, core, assets, logger } = options;
   const clock = options.clock ?? (() => new Date());
+
+  /**
+   * The answer to a request whose idempotency key the same admin used before: the first answer, or
+   * IDEMPOTENCY_KEY_REUSED when it asked for something else. Never a second adjustment.
+   */
+  async function replay(earlier: StoredIntent, adjustment: AdminAdjustment): Promise<UserAccountBalance> {
+    if (
+      earlier.userId !== adjustment.userId ||
+      earlier.currency !== adjustment.currency ||
+      earlier.amountUnits !== adjustment.amountUnits ||
+      earlier.reason !== adjustment.reason
+    )
+      throw apiError(
+        'IDEMPOTENCY_KEY_REUSED',
+        'This idempotencyKey was already used for a different adjustment (user, currency, amount or reason). Nothing changed; use a new key.',
+      );
+    const base = { userId: earlier.userId, currency: adjustment.currency, decimals: adjustment.decimals };
+    if (earlier.answer) return { ...base, ...earlier.answer };
+    // Applied (the journal booked it) but its first request died before answering: the balance now.
+    if (earlier.eventSeq !== null) {
+      const accounts = await readUserAccounts(db, assets, earlier.userId);
+      const account = accounts.find((candidate) => candidate.currency === adjustment.currency);
+      if (account) return account;
+    }
+    throw apiError(
+      'SERVICE_UNAVAILABLE',
+      'The first request with this idempotencyKey has no outcome yet; nothing new was adjusted. Retry later.',
+    );
+  }
 
   return {
     async userAccounts(userId) {
@@ -117,7 +155,7 @@ export function createLedgerOperations(options: LedgerOperationsOptions): Ledger
       if (identity.kind !== 'user') {
         throw apiError('FORBIDDEN', 'Balance adjustments need a signed-in ADMIN session, not an API key.');
       }
-      const occurredAt = clock();
+      const requestedAt = clock();
       const plan = planAdminAdjustment(input);
       if (!plan.ok) throw apiError('BAD_USER_INPUT', plan.message, { field: plan.field });
       const { adjustment } = plan;
@@ -126,6 +164,40 @@ export function createLedgerOperations(options: LedgerOperationsOptions): Ledger
         throw apiError('BAD_USER_INPUT', `The matching core does not list ${adjustment.currency}.`, {
           field: 'currency',
         });
+      const idempotencyKey = input.idempotencyKey ?? null;
+      if (idempotencyKey !== null) {
+        const problem = idempotencyKeyProblem(idempotencyKey);
+        if (problem) throw apiError('BAD_USER_INPUT', problem, { field: 'idempotencyKey' });
+        const earlier = await findIntentByKey(db, actor.userId, idempotencyKey);
+        if (earlier) return replay(earlier, adjustment);
+      }
+
+      let afterEventSeq: number;
+      try {
+        afterEventSeq = await core.lastEventSeq();
+      } catch (error) {
+        logger.error('core unreachable before an admin adjustment', { error });
+        throw apiError('SERVICE_UNAVAILABLE', 'The matching core is unavailable; nothing was adjusted.');
+      }
+      // The intent is durable before the core hears of the adjustment: whatever happens next, the
+      // projection that books the core's FundsMoved event audits it with who asked and why.
+      const adjustmentId = randomUUID();
+      const recorded = await recordAdjustmentIntent(db, {
+        adjustmentId,
+        actorUserId: actor.userId,
+        actorRole: actor.role,
+        actorSessionId: identity.sessionId,
+        requestId,
+        idempotencyKey,
+        userId: adjustment.userId,
+        currency: asset.symbol,
+        assetId: asset.assetId,
+        amountUnits: adjustment.amountUnits,
+        reason: adjustment.reason,
+        afterEventSeq,
+        requestedAt,
+      });
+      if (recorded.kind === 'existing') return replay(recorded.intent, adjustment);
 
       let outcome;
       try {
@@ -136,11 +208,19 @@ export function createLedgerOperations(options: LedgerOperationsOptions): Ledger
           amountUnits: adjustment.amountUnits,
         });
       } catch (error) {
-        logger.error('core submit failed', { error });
-        throw apiError('SERVICE_UNAVAILABLE', 'The matching core is unavailable; nothing was adjusted.');
+        // Unknown outcome: if the core applied it, the projection books and audits it.
+        logger.error('core submit failed; the adjustment is audited if the core applied it', {
+          error,
+          adjustmentId,
+        });
+        throw apiError(
+          'SERVICE_UNAVAILABLE',
+          'The matching core did not answer; the adjustment may or may not be applied. Check the balance, or retry with the same idempotencyKey.',
+        );
       }
       const { code } = outcome.result;
       if (code !== ResultCode.OK) {
+        await forgetRefusedIntent(db, adjustmentId);
         const errorCode = resultCodeToErrorCode[code] ?? 'INTERNAL_SERVER_ERROR';
         throw apiError(
           errorCode,
@@ -160,40 +240,13 @@ export function createLedgerOperations(options: LedgerOperationsOptions): Ledger
         throw new Error(
           `AdminAdjust ${outcome.result.seq} succeeded without FundsMoved and BalanceChanged events.`,
         );
-
-      const amount = formatDecimal(adjustment.amountUnits, adjustment.decimals);
-      try {
-        // Keyed by the core's event: a retried audit write for the same adjustment is recorded once.
-        await enqueueAudit(db, `adjustment:${moved.eventSeq}`, {
-          occurredAt,
-          actor: actor.userId,
-          actorRole: actor.role,
-          action: 'BALANCE_ADJUSTED',
-          requestId,
-          targetUserId: adjustment.userId,
-          details: {
-            currency: adjustment.currency,
-            amount,
-            reason: adjustment.reason,
-            eventSeq: String(moved.eventSeq),
-            ...(identity.sessionId ? { actorSessionId: identity.sessionId } : {}),
-          },
-        });
-      } catch (error) {
-        // The core applied the adjustment; losing its audit record must be loud, not silent.
-        logger.error('admin adjustment applied by the core but not audited', {
-          error,
-          coreEventSeq: moved.eventSeq,
-          actorUserId: actor.userId,
-          targetUserId: adjustment.userId,
-        });
-        throw error;
-      }
+      await recordIntentAnswer(db, adjustmentId, balance.availableUnits, balance.lockedUnits);
       logger.info('admin balance adjustment', {
+        adjustmentId,
         actorUserId: actor.userId,
         targetUserId: adjustment.userId,
         currency: adjustment.currency,
-        amount,
+        amount: formatDecimal(adjustment.amountUnits, adjustment.decimals),
         coreEventSeq: moved.eventSeq,
       });
       return {

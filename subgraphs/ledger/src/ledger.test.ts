@@ -33,6 +33,7 @@ import {
   callSubgraph,
   openTestDatabase,
   testConfig,
+  testLogger,
   userIdentity,
   type TestDatabase,
 } from '@graphex/runtime/testing';
@@ -50,6 +51,7 @@ import {
   verifyLedger,
   type RunningLedger,
 } from './index.ts';
+import { createLedgerOperations } from './ledger-operations.ts';
 
 const config = testConfig();
 let testDb: TestDatabase;
@@ -128,6 +130,18 @@ async function available(userId: string, currency: string): Promise<string> {
   return response.data!._entities[0]!.accounts.find((a) => a.currency === currency)!.available;
 }
 
+/** The audit outbox records about `userId`, oldest first. */
+async function auditRecordsAbout(userId: string) {
+  const rows = await testDb.db.query<{ source_key: string; event: Record<string, unknown> | string }>(
+    "SELECT source_key, event FROM audit_outbox WHERE event->>'targetUserId' = $1 ORDER BY id",
+    [userId],
+  );
+  return rows.rows.map((row) => ({
+    sourceKey: row.source_key,
+    event: typeof row.event === 'string' ? (JSON.parse(row.event) as Record<string, unknown>) : row.event,
+  }));
+}
+
 /** Row counts of every table a refused adjustment must leave alone. */
 async function snapshot() {
   const counts: Record<string, string> = {};
@@ -139,6 +153,7 @@ async function snapshot() {
     'journal_entries',
     'audit_outbox',
     'core_balances',
+    'admin_adjustment_intents',
   ]) {
     const result = await testDb.db.query<{ n: string | number }>(`SELECT count(*) AS n FROM ${table}`);
     counts[table] = String(result.rows[0]!.n);
@@ -283,6 +298,8 @@ describe('adminAdjustBalance', () => {
       total: '1.5',
     });
 
+    // The projection audits the adjustment in the transaction that books it.
+    await caughtUp();
     const outbox = await testDb.db.query<{ source_key: string; event: Record<string, unknown> | string }>(
       'SELECT source_key, event FROM audit_outbox WHERE event::text LIKE $1',
       [`%${requestId}%`],
@@ -307,6 +324,7 @@ describe('adminAdjustBalance', () => {
         amount: '1.5',
         reason: 'goodwill credit, ticket #42',
         eventSeq: expect.stringMatching(/^\d+$/),
+        adjustmentId: expect.stringMatching(/^[0-9a-f-]{36}$/),
         actorSessionId: admin.sessionId,
       },
     });
@@ -420,6 +438,124 @@ describe('adminAdjustBalance', () => {
     );
     expect(await snapshot()).toEqual(before);
     expect((await adjust(userId, 'USDT', '-10')).data!.adminAdjustBalance.available).toBe('0');
+  });
+
+  it('audits an adjustment the core applied even when the ledger never heard the answer', async () => {
+    // The core applies the command, then the answer is lost (the ledger died, the link broke).
+    const answerLost: typeof core = Object.create(core) as typeof core;
+    answerLost.submit = async (command) => {
+      await core.submit(command);
+      throw new Error('connection reset before the answer');
+    };
+    const ledger = createLedgerOperations({
+      db: testDb.db,
+      core: answerLost,
+      assets: service.assets,
+      logger: testLogger,
+    });
+    const userId = randomUUID();
+    const requestId = `req-${randomUUID()}`;
+    await expect(
+      ledger.adminAdjustBalance(admin, requestId, {
+        userId,
+        currency: 'ETH',
+        amount: '2.5',
+        reason: 'lost answer',
+      }),
+    ).rejects.toMatchObject({ extensions: { code: 'SERVICE_UNAVAILABLE' } });
+
+    await caughtUp();
+    expect(await available(userId, 'ETH')).toBe('2.5');
+    const audited = await auditRecordsAbout(userId);
+    expect(audited).toEqual([
+      {
+        sourceKey: expect.stringMatching(/^adjustment:\d+$/),
+        event: expect.objectContaining({
+          actor: adminId,
+          actorRole: 'ADMIN',
+          action: 'BALANCE_ADJUSTED',
+          requestId,
+          targetUserId: userId,
+          details: expect.objectContaining({ currency: 'ETH', amount: '2.5', reason: 'lost answer' }),
+        }),
+      },
+    ]);
+  });
+
+  it('audits an adjustment without an intent (made before intents existed) as the system’s', async () => {
+    const userId = randomUUID();
+    const outcome = await core.submit({
+      type: 'AdminAdjust',
+      userId,
+      assetId: AssetIds.USDT,
+      amountUnits: 7_000_000n,
+    });
+    expect(outcome.result.code).toBe(0);
+    const moved = outcome.events.find((event) => event.type === 'FundsMoved')!;
+    await caughtUp();
+    expect(await auditRecordsAbout(userId)).toEqual([
+      {
+        sourceKey: `adjustment:${moved.eventSeq}`,
+        event: expect.objectContaining({
+          actor: 'system',
+          actorRole: 'SYSTEM',
+          action: 'BALANCE_ADJUSTED',
+          requestId: `core:${moved.eventSeq}`,
+          details: {
+            currency: 'USDT',
+            amount: '7',
+            reason: 'unknown (no adjustment intent was recorded)',
+            eventSeq: String(moved.eventSeq),
+          },
+        }),
+      },
+    ]);
+  });
+
+  it('answers a retry with the same idempotencyKey with the first answer, adjusting once', async () => {
+    const userId = randomUUID();
+    const keyed = `mutation($userId: ID!, $currency: String!, $amount: Decimal!, $reason: String!, $key: String) {
+      adminAdjustBalance(userId: $userId, currency: $currency, amount: $amount, reason: $reason, idempotencyKey: $key) { currency available locked total } }`;
+    const call = (amount: string, key: string, identity: Identity = admin, reason = 'keyed') =>
+      callSubgraph<{ adminAdjustBalance: AccountView }>(
+        service.url,
+        keyed,
+        { userId, currency: 'BTC', amount, reason, key },
+        identity,
+        config,
+      );
+    const first = await call('0.3', 'ticket-77');
+    expect(first.errors).toBeUndefined();
+    expect(first.data!.adminAdjustBalance.available).toBe('0.3');
+    // Another movement in between: the retry still answers what the first request answered.
+    expect((await adjust(userId, 'BTC', '1')).errors).toBeUndefined();
+    const retried = await call('0.3', 'ticket-77');
+    expect(retried).toEqual(first);
+    await caughtUp();
+    expect(await available(userId, 'BTC')).toBe('1.3');
+    expect(await auditRecordsAbout(userId)).toHaveLength(2);
+
+    const before = await snapshot();
+    for (const [amount, reason] of [
+      ['0.4', 'keyed'],
+      ['0.3', 'another reason'],
+    ] as const) {
+      const reused = await call(amount, 'ticket-77', admin, reason);
+      expect(reused.errors?.[0]?.extensions?.['code'], `${amount} ${reason}`).toBe('IDEMPOTENCY_KEY_REUSED');
+    }
+    const malformed = await call('0.3', 'with space');
+    expect(malformed.errors?.[0]?.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'idempotencyKey',
+    });
+    expect(await snapshot()).toEqual(before);
+
+    // Keys are per admin: another admin's same key is another adjustment.
+    const otherAdmin = { ...admin, userId: randomUUID(), sessionId: randomUUID() } as const;
+    expect((await call('0.3', 'ticket-77', otherAdmin)).data!.adminAdjustBalance.available).toBe('1.6');
+    // A refusal changes nothing, so the key can be used again once it would succeed.
+    expect((await call('-5', 'ticket-78')).errors?.[0]?.extensions?.['code']).toBe('INSUFFICIENT_FUNDS');
+    expect((await call('-1.6', 'ticket-78')).data!.adminAdjustBalance.available).toBe('0');
   });
 
   it('is ADMIN only: FORBIDDEN for other roles and API keys, UNAUTHENTICATED when anonymous', async () => {

@@ -67,7 +67,7 @@ describe('migrating a previous-version ledger', () => {
     );
     await db.query(`INSERT INTO projection_positions (stream, last_sequence) VALUES ('core', 5)`);
 
-    expect(await migrate(db, ledgerMigrationsDir)).toBe(2);
+    expect(await migrate(db, ledgerMigrationsDir)).toBe(3); // 003, 004, 005
     expect((await db.query('SELECT reason FROM audit_log')).rows).toEqual([{ reason: 'old' }]);
     for (const table of [
       'ledger_accounts',

@@ -168,6 +168,9 @@ export type Mutation = {
    * ADMIN only: credits (positive amount) or debits (negative amount) the user's available balance
    * as an audited, balanced ledger transaction. Never below zero (INSUFFICIENT_FUNDS); the amount
    * may not have more decimals than the asset; `reason` is required and recorded in the audit log.
+   * `idempotencyKey` (optional, 1-100 printable ASCII characters): a retry by the same admin with the
+   * same key answers the first request and adjusts nothing again; the same key with a different
+   * user, currency, amount or reason is IDEMPOTENCY_KEY_REUSED.
    */
   adminAdjustBalance: Account;
 };
@@ -176,6 +179,7 @@ export type Mutation = {
 export type MutationAdminAdjustBalanceArgs = {
   amount: Scalars['Decimal']['input'];
   currency: Scalars['String']['input'];
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   reason: Scalars['String']['input'];
   userId: Scalars['ID']['input'];
 };

@@ -3,14 +3,18 @@
  * journal (`core-journal.ts`: every money movement as a balanced transaction), the core's own
  * reported totals (`core_balances`) and the projection position, so redelivery changes nothing, a
  * replay from 0 into empty tables rebuilds the same journal, and at every stored position the
- * journal and the core's view are of the same sequence.
+ * journal and the core's view are of the same sequence. Admin adjustments are audited here too
+ * (BALANCE_ADJUSTED, joined to the intent `adminAdjustBalance` recorded before submitting), in the
+ * same transaction that books them.
  */
-import type { Database, Queryable } from '@graphex/runtime';
+import { enqueueAudits, type Database, type Queryable } from '@graphex/runtime';
 import type { PublicCoreEvent } from '@graphex/schema';
+import { adjustmentAuditRecord, matchAdjustmentIntents } from '../domain/admin-adjustment.ts';
 import type { AssetCatalog } from '../domain/core-catalog.ts';
 import { accountsTouchedBy, journalCoreEvents } from '../domain/core-journal.ts';
 import { coreStream, storeCatalogEvents, storeCoreBalances } from './core-balances.ts';
 import { lockAccountStates, writeJournalBatch } from './journal-store.ts';
+import { lockCandidateIntents, markIntentsBooked } from './adjustment-intents.ts';
 
 export const maxEventsPerBatch = 1000;
 
@@ -27,6 +31,35 @@ async function lockPosition(tx: Queryable): Promise<number> {
     [coreStream],
   );
   return Number(locked.rows[0]!.last_sequence);
+}
+
+/**
+ * Writes the BALANCE_ADJUSTED audit record of every FundsMoved ADMIN_ADJUST in the batch into the
+ * outbox (one statement), each joined to its intent (who asked and why), and marks the intents
+ * booked. Costs nothing for a batch without adjustments.
+ */
+async function auditAdjustments(
+  tx: Queryable,
+  events: readonly PublicCoreEvent[],
+  catalog: AssetCatalog,
+): Promise<void> {
+  const adjustments = events.filter(
+    (event): event is Extract<PublicCoreEvent, { type: 'FundsMoved' }> =>
+      event.type === 'FundsMoved' && event.kind === 'ADMIN_ADJUST',
+  );
+  if (adjustments.length === 0) return;
+  const matches = matchAdjustmentIntents(adjustments, await lockCandidateIntents(tx, adjustments));
+  const booked: Array<{ adjustmentId: string; eventSeq: number }> = [];
+  const records = adjustments.map((event) => {
+    const asset = catalog.byId(event.assetId);
+    if (!asset)
+      throw new CoreProjectionError(`FundsMoved ${event.eventSeq} names unknown asset ${event.assetId}.`);
+    const intent = matches.get(event.eventSeq) ?? null;
+    if (intent) booked.push({ adjustmentId: intent.adjustmentId, eventSeq: event.eventSeq });
+    return adjustmentAuditRecord(event, asset.symbol, asset.decimals, intent);
+  });
+  await markIntentsBooked(tx, booked);
+  await enqueueAudits(tx, records);
 }
 
 /**
@@ -62,6 +95,7 @@ export async function applyCoreEvents(
       const current = await lockAccountStates(tx, [...touched.keys()]);
       await writeJournalBatch(tx, journalCoreEvents(fresh, current, batchCatalog));
     }
+    await auditAdjustments(tx, fresh, batchCatalog);
     await storeCoreBalances(tx, fresh);
     const position = fresh.at(-1)!.eventSeq;
     await tx.query('UPDATE projection_positions SET last_sequence = $2 WHERE stream = $1', [
