@@ -142,12 +142,19 @@ export function createLedgerOperations(options: LedgerOperationsOptions): Ledger
         throw apiError('FORBIDDEN', 'The ledger reconciliation is for ADMIN and COMPLIANCE.');
       if (identity.kind !== 'user')
         throw apiError('FORBIDDEN', 'The ledger reconciliation needs a signed-in session, not an API key.');
+      // Read before the ledger's figures: a projection at or past it was caught up when they were read.
+      let coreSequence: number | null = null;
+      try {
+        coreSequence = await core.lastEventSeq();
+      } catch (error) {
+        logger.warn('core unreachable for the reconciliation; caughtUp is unknown', { error });
+      }
       const [inputs, custody] = await Promise.all([
         readReconciliationInputs(db, assets),
         options.custody?.read() ??
           Promise.resolve({ known: false as const, note: 'No chain custody source is configured.' }),
       ]);
-      return reconcile({ ...inputs, custody });
+      return reconcile({ ...inputs, custody, coreSequence });
     },
 
     async adminAdjustBalance(identity, requestId, input) {

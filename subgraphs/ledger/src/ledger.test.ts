@@ -909,6 +909,31 @@ describe('ledgerReconciliation', () => {
     expect(compliance.errors).toBeUndefined();
   });
 
+  it('is not ok while the projection is behind the core, and says by how many events', async () => {
+    // A second ledger on an empty database whose projection has not run: a stalled projection.
+    const stalled = await openTestDatabase('ledger', ledgerMigrationsDir);
+    try {
+      const catalog = new AssetCatalog();
+      const ledger = createLedgerOperations({ db: stalled.db, core, assets: catalog, logger: testLogger });
+      const coreSequence = await core.lastEventSeq();
+      const behind = await ledger.reconciliation(admin);
+      expect(behind).toMatchObject({ sequence: 0, coreSequence, lagEvents: coreSequence, caughtUp: false });
+      // Everything else agrees with itself: only the lag makes it not ok.
+      expect(behind.balanced).toBe(true);
+      expect(behind.ok).toBe(false);
+
+      const events = await allEvents();
+      for (let i = 0; i < events.length; i += 1000)
+        await applyCoreEvents(stalled.db, catalog, events.slice(i, i + 1000));
+      const caught = await ledger.reconciliation(admin);
+      expect(caught).toMatchObject({ sequence: coreSequence, lagEvents: 0, caughtUp: true });
+      expect(caught.coreSequence).toBeGreaterThanOrEqual(coreSequence);
+      expect(caught.ok).toBe(caught.coreSequence === coreSequence);
+    } finally {
+      await stalled.dispose();
+    }
+  });
+
   it('reports figures the core’s event log confirms, at the core’s sequence', async () => {
     await core.submit({ type: 'WithdrawSettle', withdrawalId: 9_001 });
     const holder = randomUUID();

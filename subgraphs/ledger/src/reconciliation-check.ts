@@ -11,6 +11,9 @@ export const ledgerReconciliationQuery = `query LedgerReconciliation {
     ok
     chainBlockNumber
     custodyNote
+    coreSequence
+    lagEvents
+    caughtUp
     assets {
       currency userAvailable userLocked pendingWithdrawals feeRevenue custody adjustments
       conservation ledgerMatchesCore custodyOnChain custodyMatchesChain
@@ -25,6 +28,9 @@ export interface LedgerReconciliationResult {
   readonly ok: boolean;
   readonly chainBlockNumber: number | null;
   readonly custodyNote: string | null;
+  readonly coreSequence: number | null;
+  readonly lagEvents: number | null;
+  readonly caughtUp: boolean;
   readonly assets: ReadonlyArray<{
     readonly currency: string;
     readonly userAvailable: string;
@@ -65,6 +71,12 @@ export async function checkLedgerReconciliation(
     throw new Error(`ledgerReconciliation failed: ${JSON.stringify(body.errors ?? body)}`);
   const report = body.data.ledgerReconciliation;
   const problems: string[] = [];
+  if (!report.caughtUp)
+    problems.push(
+      report.coreSequence === null
+        ? `at ${report.sequence}: the core's sequence is unknown (core unreachable)`
+        : `at ${report.sequence}: the projection is ${report.lagEvents} events behind the core (${report.coreSequence})`,
+    );
   if (!report.balanced) problems.push(`at ${report.sequence}: a journal transaction does not balance`);
   for (const asset of report.assets) {
     const at = `at ${report.sequence} ${asset.currency}`;

@@ -152,11 +152,21 @@ export type LedgerReconciliation = {
   assets: Array<AssetReconciliation>;
   /** Every journal transaction balances per currency (checked over all stored entries). */
   balanced: Scalars['Boolean']['output'];
+  /** sequence ≥ coreSequence: the projection was not behind the core. False when the core is unreachable. */
+  caughtUp: Scalars['Boolean']['output'];
   /** The chain block the custody figures (custodyOnChain) are of; null when they are unknown. */
   chainBlockNumber?: Maybe<Scalars['Int']['output']>;
+  /** The matching core's last event sequence, read just before the ledger's figures; null when the core is unreachable. */
+  coreSequence?: Maybe<Scalars['Int']['output']>;
   /** Why chain figures are unknown, when they are (the watcher is not configured, wallets is unreachable, an asset is not on chain). */
   custodyNote?: Maybe<Scalars['String']['output']>;
-  /** balanced, and for every asset conservation, ledgerMatchesCore and custodyMatchesChain (unless unknown). */
+  /** Core events the projection had not applied yet when the figures were read (coreSequence − sequence, at least 0); null when unknown. */
+  lagEvents?: Maybe<Scalars['Int']['output']>;
+  /**
+   * caughtUp, balanced, and for every asset conservation, ledgerMatchesCore and custodyMatchesChain
+   * (unless unknown). Fee revenue is checked as the sum of the fees of the core's Trade events (the
+   * core exposes no fee total).
+   */
   ok: Scalars['Boolean']['output'];
   /** The core event sequence the ledger had projected when this was computed. */
   sequence: Scalars['Int']['output'];
@@ -412,8 +422,11 @@ export type LedgerEntryEdgeResolvers<ContextType = SubgraphContext, ParentType e
 export type LedgerReconciliationResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['LedgerReconciliation'] = ResolversParentTypes['LedgerReconciliation']> = ResolversObject<{
   assets?: Resolver<Array<ResolversTypes['AssetReconciliation']>, ParentType, ContextType>;
   balanced?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  caughtUp?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   chainBlockNumber?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  coreSequence?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   custodyNote?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  lagEvents?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   ok?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   sequence?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 }>;

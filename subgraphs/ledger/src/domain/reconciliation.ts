@@ -9,6 +9,13 @@
  *   event sequence (`core_balances`, projected in the same transactions);
  * - custody = chain: −CUSTODY equals what the wallets service says the chain holds for users.
  *   Unknown (watcher not configured, wallets unreachable) is null, not a failure.
+ * - caught up: the projection's position is at least the core's lastEventSeq read just before the
+ *   figures were, so a stalled projection (whose figures agree with themselves, only late) fails.
+ *
+ * Fee revenue: the core keeps it per asset inside the engine and no CoreClient query exposes it,
+ * so it is checked as the Σ of the fees of the core's Trade events (FEE_REVENUE is credited from
+ * each Trade, and conservation and ledger = core at each BalanceChanged would break if a fee were
+ * booked wrong).
  */
 
 export interface AssetLedgerFigures {
@@ -63,6 +70,12 @@ export interface LedgerReconciliationReport {
   /** The chain block the custody figures are of; null when they are unknown. */
   readonly chainBlockNumber: number | null;
   readonly custodyNote: string | null;
+  /** The core's lastEventSeq read just before the figures; null when the core was unreachable. */
+  readonly coreSequence: number | null;
+  /** How many core events the projection had not applied yet (0 when caught up); null when unknown. */
+  readonly lagEvents: number | null;
+  /** sequence ≥ coreSequence; false when the core's sequence is unknown. */
+  readonly caughtUp: boolean;
   readonly ok: boolean;
 }
 
@@ -74,6 +87,8 @@ export function reconcile(input: {
   readonly assets: readonly AssetLedgerFigures[];
   readonly mismatches: readonly BalanceMismatch[];
   readonly custody: CustodyReport;
+  /** The core's lastEventSeq read before the ledger figures; null when the core was unreachable. */
+  readonly coreSequence: number | null;
 }): LedgerReconciliationReport {
   const { custody } = input;
   const notes: string[] = custody.known ? [] : [custody.note];
@@ -99,6 +114,8 @@ export function reconcile(input: {
     };
   });
   const balanced = input.unbalanced.length === 0;
+  const { coreSequence } = input;
+  const caughtUp = coreSequence !== null && input.sequence >= coreSequence;
   return {
     sequence: input.sequence,
     balanced,
@@ -106,8 +123,12 @@ export function reconcile(input: {
     assets,
     chainBlockNumber: custody.known ? custody.blockNumber : null,
     custodyNote: notes.length === 0 ? null : notes.join(' '),
+    coreSequence,
+    lagEvents: coreSequence === null ? null : Math.max(0, coreSequence - input.sequence),
+    caughtUp,
     ok:
       balanced &&
+      caughtUp &&
       assets.every(
         (asset) => asset.conservation && asset.ledgerMatchesCore && asset.custodyMatchesChain !== false,
       ),

@@ -73,6 +73,9 @@ export const resolvers: Resolvers = {
     assets: (report) => [...report.assets],
     chainBlockNumber: (report) => report.chainBlockNumber,
     custodyNote: (report) => report.custodyNote,
+    coreSequence: (report) => report.coreSequence,
+    lagEvents: (report) => report.lagEvents,
+    caughtUp: (report) => report.caughtUp,
     ok: (report) => report.ok,
   },
   AssetReconciliation: {
