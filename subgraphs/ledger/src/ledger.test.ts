@@ -266,6 +266,20 @@ describe('User.accounts', () => {
     const other = await accountsOf(owner, userIdentity(randomUUID()));
     expect(other.errors?.[0]?.extensions?.['code']).toBe('FORBIDDEN');
     expect(JSON.stringify(other)).not.toContain('25.5');
+    // A staff member's API key is not a staff session: other users' balances stay hidden.
+    const staffKey: Identity = {
+      kind: 'apiKey',
+      userId: randomUUID(),
+      role: 'ADMIN',
+      apiKeyId: 'k-staff',
+      scopes: ['READ'],
+      persistedOnly: false,
+    };
+    const byKey = await accountsOf(owner, staffKey);
+    expect(byKey.errors?.[0]?.extensions?.['code']).toBe('FORBIDDEN');
+    expect(JSON.stringify(byKey)).not.toContain('25.5');
+    const ownKey = await accountsOf(owner, { ...staffKey, userId: owner, role: 'USER' });
+    expect(ownKey.data!._entities[0]!.accounts[2]!.available).toBe('25.5');
     const anonymous = await accountsOf(owner, { kind: 'anonymous' });
     expect(anonymous.errors?.[0]?.extensions?.['code']).toBe('UNAUTHENTICATED');
     const unsigned = await accountsOf(owner, null);
@@ -847,6 +861,17 @@ describe('Account.entries', () => {
     expect(
       (await entriesPage(owner, 'BTC', 5, null, { kind: 'anonymous' })).errors?.[0]?.extensions?.['code'],
     ).toBe('UNAUTHENTICATED');
+    const staffKey: Identity = {
+      kind: 'apiKey',
+      userId: randomUUID(),
+      role: 'SUPPORT',
+      apiKeyId: 'k-support',
+      scopes: ['READ'],
+      persistedOnly: false,
+    };
+    expect((await entriesPage(owner, 'BTC', 5, null, staffKey)).errors?.[0]?.extensions?.['code']).toBe(
+      'FORBIDDEN',
+    );
     for (const role of ['SUPPORT', 'COMPLIANCE'] as const) {
       const staff = await entriesPage(owner, 'BTC', 5, null, userIdentity(randomUUID(), role));
       expect(

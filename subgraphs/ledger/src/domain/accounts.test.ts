@@ -22,6 +22,13 @@ describe('accounts', () => {
     for (const role of ['SUPPORT', 'COMPLIANCE', 'ADMIN'] as const) {
       expect(balanceAccess({ kind: 'user', userId: 'b', role, sessionId: null }, alice)).toBe('allowed');
     }
+    // Staff roles count only with a session: an API key reads its owner's balances, nobody else's.
+    for (const role of ['SUPPORT', 'COMPLIANCE', 'ADMIN'] as const) {
+      const key = (userId: string) =>
+        ({ kind: 'apiKey', userId, role, apiKeyId: 'k', scopes: ['READ'], persistedOnly: false }) as const;
+      expect(balanceAccess(key('b'), alice), role).toBe('forbidden');
+      expect(balanceAccess(key(alice), alice), role).toBe('allowed');
+    }
     expect(isUserId(alice)).toBe(true);
     expect(isUserId(alice.toUpperCase())).toBe(false);
   });

@@ -55,13 +55,19 @@ export interface UserAccountBalance {
 
 export const balanceReaderRoles = ['SUPPORT', 'COMPLIANCE', 'ADMIN'] as const;
 
-/** Who may read a user's balances: the user themself and staff. */
+/**
+ * Who may read a user's balances and entries: the user themself (also with an API key) and staff
+ * with a signed-in session. A staff member's API key never reads other users' balances: the
+ * gateway already signs API-key identities as USER, and this subgraph does not rely on it (zero
+ * trust, DESIGN.md rule 9).
+ */
 export function balanceAccess(
   identity: Identity,
   userId: string,
 ): 'allowed' | 'unauthenticated' | 'forbidden' {
   if (identity.kind === 'anonymous') return 'unauthenticated';
   if (identity.userId === userId) return 'allowed';
+  if (identity.kind !== 'user') return 'forbidden';
   return (balanceReaderRoles as readonly string[]).includes(identity.role) ? 'allowed' : 'forbidden';
 }
 
