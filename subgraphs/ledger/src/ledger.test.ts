@@ -74,6 +74,8 @@ const admin = {
 
 const adjustMutation = `mutation($userId: ID!, $currency: String!, $amount: Decimal!, $reason: String!) {
   adminAdjustBalance(userId: $userId, currency: $currency, amount: $amount, reason: $reason) { currency available locked total } }`;
+const keyedAdjustMutation = `mutation($userId: ID!, $currency: String!, $amount: Decimal!, $reason: String!, $key: String) {
+  adminAdjustBalance(userId: $userId, currency: $currency, amount: $amount, reason: $reason, idempotencyKey: $key) { currency available locked total } }`;
 const accountsQuery = `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id accounts { currency available locked total } } } }`;
 
 interface AccountView {
@@ -475,6 +477,7 @@ describe('adminAdjustBalance', () => {
         currency: 'ETH',
         amount: '2.5',
         reason: 'lost answer',
+        idempotencyKey: 'lost-1',
       }),
     ).rejects.toMatchObject({ extensions: { code: 'SERVICE_UNAVAILABLE' } });
 
@@ -494,6 +497,17 @@ describe('adminAdjustBalance', () => {
         }),
       },
     ]);
+    // The admin retries with the same key: told the balance, not adjusted twice.
+    const retried = await callSubgraph<{ adminAdjustBalance: AccountView }>(
+      service.url,
+      keyedAdjustMutation,
+      { userId, currency: 'ETH', amount: '2.5', reason: 'lost answer', key: 'lost-1' },
+      admin,
+      config,
+    );
+    expect(retried.data?.adminAdjustBalance.available).toBe('2.5');
+    expect(await available(userId, 'ETH')).toBe('2.5');
+    expect(await auditRecordsAbout(userId)).toHaveLength(1);
   });
 
   it('audits an adjustment without an intent (made before intents existed) as the system’s', async () => {
@@ -528,12 +542,10 @@ describe('adminAdjustBalance', () => {
 
   it('answers a retry with the same idempotencyKey with the first answer, adjusting once', async () => {
     const userId = randomUUID();
-    const keyed = `mutation($userId: ID!, $currency: String!, $amount: Decimal!, $reason: String!, $key: String) {
-      adminAdjustBalance(userId: $userId, currency: $currency, amount: $amount, reason: $reason, idempotencyKey: $key) { currency available locked total } }`;
     const call = (amount: string, key: string, identity: Identity = admin, reason = 'keyed') =>
       callSubgraph<{ adminAdjustBalance: AccountView }>(
         service.url,
-        keyed,
+        keyedAdjustMutation,
         { userId, currency: 'BTC', amount, reason, key },
         identity,
         config,
