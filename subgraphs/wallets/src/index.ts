@@ -42,7 +42,7 @@ import { ChainWatcher, chainWatcherConfigFromEnv, type ChainWatcherConfig } from
 import { amlConfigFromEnv } from './chain/withdrawal-core.ts';
 import { WithdrawalProcessor, type WithdrawalProcessorConfig } from './chain/withdrawal-processor.ts';
 import type { SubgraphContext } from './context.ts';
-import { defaultMaxBroadcastAttempts } from './domain/withdrawal.ts';
+import { defaultMaxBroadcastAttempts, defaultMaxStepFailures } from './domain/withdrawal.ts';
 import { resolvers } from './resolvers/index.ts';
 import { createWithdrawalService, type WithdrawalService } from './withdrawal-service.ts';
 
@@ -150,6 +150,14 @@ export function withdrawalProcessorConfigFromEnv(
   if (raw !== undefined && raw !== '' && !/^([1-9]|[1-9]\d)$/.test(raw)) {
     throw new ConfigError('WITHDRAWAL_MAX_BROADCAST_ATTEMPTS must be an integer in 1..99.');
   }
+  const rawStepFailures = env['WITHDRAWAL_MAX_STEP_FAILURES'];
+  if (
+    rawStepFailures !== undefined &&
+    rawStepFailures !== '' &&
+    !/^([1-9]|[1-9]\d{1,2})$/.test(rawStepFailures)
+  ) {
+    throw new ConfigError('WITHDRAWAL_MAX_STEP_FAILURES must be an integer in 1..999.');
+  }
   return {
     minConfirmations: watcher.minConfirmations,
     usdtTokenAddress: watcher.usdtTokenAddress,
@@ -158,6 +166,7 @@ export function withdrawalProcessorConfigFromEnv(
     intentGraceMs: watcher.leaseTtlMs,
     leaseTtlMs: watcher.leaseTtlMs,
     batchSize: 50,
+    maxStepFailures: rawStepFailures ? Number(rawStepFailures) : defaultMaxStepFailures,
   };
 }
 
@@ -253,6 +262,7 @@ export async function startWallets(
         aml,
         hotWalletAddress: hotWallet.address,
         provider,
+        minConfirmations: watcherConfig.minConfirmations,
         logger,
       });
       custody = () =>

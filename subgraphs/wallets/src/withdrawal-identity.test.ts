@@ -168,6 +168,7 @@ beforeAll(async () => {
     },
     hotWalletAddress: null,
     provider: null,
+    minConfirmations: 3,
     logger: testLogger,
   });
   wallets = await createWalletsService({

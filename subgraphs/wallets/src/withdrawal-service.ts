@@ -17,6 +17,7 @@ import type { JsonRpcProvider } from 'ethers';
 import {
   decimalsOf,
   destinationAddress,
+  operatorFailableFrom,
   requestFingerprint,
   validIdempotencyKey,
   withdrawalCurrency,
@@ -25,6 +26,8 @@ import {
   type WithdrawalStatus,
 } from './domain/withdrawal.ts';
 import { coreAssetIds, dayMs, submitHold } from './chain/withdrawal-core.ts';
+import { confirmationsAt } from './domain/deposit.ts';
+import { readCursor } from './store/chain.ts';
 import {
   addToAllowlist,
   allowlistOf,
@@ -62,6 +65,8 @@ export interface WithdrawalServiceOptions {
   readonly hotWalletAddress: string | null;
   /** The node, to check an operator's `fail` of a signed transaction against the chain. */
   readonly provider: JsonRpcProvider | null;
+  /** ETH_MIN_CONFIRMATIONS: the depth at which what the chain says about a nonce is final. */
+  readonly minConfirmations: number;
   readonly logger: Logger;
 }
 
@@ -88,7 +93,22 @@ function validReason(reason: string): string {
       argument: 'reason',
     });
   }
+  // Control characters (NUL above all: PostgreSQL text refuses it) have no place in a reason that
+  // is stored, audited and shown to staff.
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(trimmed)) {
+    throw apiError('BAD_USER_INPUT', 'reason must not contain control characters (line breaks included).', {
+      argument: 'reason',
+    });
+  }
   return trimmed;
+}
+
+/** Nobody decides on their own withdrawal, whatever their role (four eyes). */
+function refuseOwnWithdrawal(operator: Operator, withdrawal: WithdrawalRow): void {
+  if (operator.userId === withdrawal.userId) {
+    throw apiError('FORBIDDEN', 'Staff cannot review, retry or fail their own withdrawal.');
+  }
 }
 
 function validTotp(code: string): string {
@@ -142,24 +162,39 @@ export function createWithdrawalService(options: WithdrawalServiceOptions): With
     return withdrawal;
   };
 
-  /** A signed transaction can be abandoned only when the chain proves it will never be mined. */
+  /**
+   * A signed transaction can be abandoned only when the chain proves, at confirmation depth (the
+   * same ETH_MIN_CONFIRMATIONS counted up to the watcher's verified cursor as a success needs),
+   * that it will never be mined successfully: a reverted receipt or another transaction with its
+   * nonce, either of which a shallower reorg could still undo.
+   */
   const refusalToAbandon = async (withdrawal: WithdrawalRow): Promise<string | null> => {
     if (withdrawal.rawTx === null || withdrawal.txHash === null || withdrawal.nonce === null) return null;
     if (!options.provider || !options.hotWalletAddress) {
       return 'its transaction was signed and the node is not configured to prove it will never be mined';
     }
+    const cursor = (await readCursor(db, 'ethereum'))?.number ?? null;
+    const atDepth = (blockNumber: number): boolean =>
+      cursor !== null && confirmationsAt(blockNumber, cursor) >= options.minConfirmations;
     const receipt = await options.provider.getTransactionReceipt(withdrawal.txHash);
     if (receipt && receipt.status === 1) return 'its transaction was mined successfully';
-    if (receipt) return null;
+    if (receipt) {
+      return atDepth(receipt.blockNumber)
+        ? null
+        : `its transaction reverted in block ${receipt.blockNumber}, which is not ${options.minConfirmations} confirmations deep yet (a reorg could still mine it again)`;
+    }
     if (await options.provider.getTransaction(withdrawal.txHash)) {
       return 'its transaction is waiting in the node; it may still be mined';
     }
-    const minedNonces = await options.provider.getTransactionCount(options.hotWalletAddress, 'latest');
-    if (minedNonces > withdrawal.nonce) return null; // another transaction took its nonce for good
-    return `its signed transaction (nonce ${withdrawal.nonce}) could still be mined; retry it, or first mine another transaction with that nonce`;
+    // Nonces used up to the deepest block that counts as confirmed.
+    const deepBlock = cursor === null ? -1 : cursor - options.minConfirmations + 1;
+    const deepNonces =
+      deepBlock < 0 ? 0 : await options.provider.getTransactionCount(options.hotWalletAddress, deepBlock);
+    if (deepNonces > withdrawal.nonce) return null; // another transaction took its nonce for good
+    return `its signed transaction (nonce ${withdrawal.nonce}) could still be mined; retry it, or first mine another transaction with that nonce and wait ${options.minConfirmations} confirmations`;
   };
 
-  return {
+  const service: WithdrawalService = {
     async request(userId, input) {
       const currency = withdrawalCurrency(input.currency);
       const amountBaseUnits = parseDecimal(input.amount, decimalsOf(currency), 'amount');
@@ -226,7 +261,21 @@ export function createWithdrawalService(options: WithdrawalServiceOptions): With
           'The exchange core is unavailable; nothing changed, retry later.',
         );
       }
-      await checkTotp(userId, input.totpCode);
+      try {
+        await checkTotp(userId, input.totpCode);
+      } catch (error) {
+        // A concurrent request with the same key (a client retry) spent the code first: it is the
+        // same request, so it gets the same answer.
+        const first = await findWithdrawalByKey(db, userId, idempotencyKey);
+        if (!first) throw error;
+        if (first.requestFingerprint !== fingerprint) {
+          throw apiError(
+            'IDEMPOTENCY_KEY_REUSED',
+            'This idempotencyKey was already used for a different withdrawal (currency, amount or address).',
+          );
+        }
+        return first;
+      }
 
       const assetId = assets.get(currency)!;
       const recorded = await recordWithdrawalRequest(db, {
@@ -262,8 +311,8 @@ export function createWithdrawalService(options: WithdrawalServiceOptions): With
         return (await findWithdrawal(db, recorded.withdrawal.transactionId))!;
       }
       if (outcome.kind === 'refused') {
-        await forgetRefusedRequest(db, recorded.withdrawal.transactionId);
         const code = resultCodeToErrorCode[outcome.resultCode as ResultCode] ?? 'INTERNAL_SERVER_ERROR';
+        await forgetRefusedRequest(db, recorded.withdrawal.transactionId, code);
         throw apiError(
           code,
           code === 'INSUFFICIENT_FUNDS'
@@ -280,7 +329,7 @@ export function createWithdrawalService(options: WithdrawalServiceOptions): With
 
     async review(operator, id, decision, reason) {
       const why = validReason(reason);
-      await existing(id);
+      refuseOwnWithdrawal(operator, await existing(id));
       return transition(id, [
         {
           from: ['PENDING_REVIEW'],
@@ -294,6 +343,7 @@ export function createWithdrawalService(options: WithdrawalServiceOptions): With
 
     async retry(operator, id) {
       const withdrawal = await existing(id);
+      refuseOwnWithdrawal(operator, withdrawal);
       if (withdrawal.status !== 'NEEDS_ATTENTION' || withdrawal.attentionFrom === null) {
         throw apiError(
           'INVALID_STATE_TRANSITION',
@@ -308,7 +358,7 @@ export function createWithdrawalService(options: WithdrawalServiceOptions): With
         {
           from: ['NEEDS_ATTENTION'],
           to: back,
-          changes: { broadcastAttempts: 0, attentionReason: null, attentionFrom: null },
+          changes: { broadcastAttempts: 0, stepFailures: 0, attentionReason: null, attentionFrom: null },
           actor: operator,
           reason: 'operator retry',
         },
@@ -318,6 +368,20 @@ export function createWithdrawalService(options: WithdrawalServiceOptions): With
     async fail(operator, id, reason) {
       const why = validReason(reason);
       const withdrawal = await existing(id);
+      refuseOwnWithdrawal(operator, withdrawal);
+      if (
+        withdrawal.status === 'NEEDS_ATTENTION' &&
+        withdrawal.attentionFrom !== null &&
+        !operatorFailableFrom.has(withdrawal.attentionFrom)
+      ) {
+        // Parked from a core step (a hold in flight, a confirmed send to settle, a release): only
+        // the core's answer decides it; an operator's fail could lose a hold or pay twice.
+        throw apiError(
+          'INVALID_STATE_TRANSITION',
+          `Withdrawal ${id} needs attention in its ${withdrawal.attentionFrom} step; retry it once the cause is fixed, it cannot be failed.`,
+          { status: withdrawal.status },
+        );
+      }
       if (withdrawal.status !== 'NEEDS_ATTENTION' && withdrawal.status !== 'APPROVED') {
         throw apiError(
           'INVALID_STATE_TRANSITION',
@@ -357,6 +421,30 @@ export function createWithdrawalService(options: WithdrawalServiceOptions): With
       await checkTotp(userId, totpCode);
       await removeFromAllowlist(db, userId, checked);
       return allowlistOf(db, userId);
+    },
+  };
+
+  /**
+   * Requests in flight per (user, idempotency key) in this process: a concurrent retry with the
+   * same key waits for the first and then gets its answer (a replay), instead of spending the same
+   * TOTP code a second time and being told it is invalid. Across processes, a TOTP refusal is
+   * answered with the first request when it is recorded by then.
+   */
+  const requestsInFlight = new Map<string, Promise<unknown>>();
+  return {
+    ...service,
+    async request(userId, input) {
+      const key = `${userId}\n${validIdempotencyKey(input.idempotencyKey)}`;
+      for (let earlier = requestsInFlight.get(key); earlier; earlier = requestsInFlight.get(key)) {
+        await earlier.catch(() => undefined);
+      }
+      const current = service.request(userId, input);
+      requestsInFlight.set(key, current);
+      try {
+        return await current;
+      } finally {
+        if (requestsInFlight.get(key) === current) requestsInFlight.delete(key);
+      }
     },
   };
 }

@@ -6,6 +6,9 @@ import { ConfigError } from '@graphex/runtime';
 import { testLogger } from '@graphex/runtime/testing';
 import { hotWalletFromKey, loadHotWallet } from './hot-wallet.ts';
 import { amlConfigFromEnv } from './withdrawal-core.ts';
+import { chainWatcherConfigFromEnv } from './watcher.ts';
+import { withdrawalProcessorConfigFromEnv } from '../index.ts';
+import { defaultMaxStepFailures } from '../domain/withdrawal.ts';
 
 let dataDir: string;
 beforeAll(async () => {
@@ -49,6 +52,22 @@ describe('AML settings', () => {
     expect(() => amlConfigFromEnv({ AML_THRESHOLD_ETH: '-1' }, null)).toThrow(ConfigError);
     expect(() => amlConfigFromEnv({ AML_VELOCITY_MAX_COUNT: 'ten' }, null)).toThrow(ConfigError);
     expect(() => amlConfigFromEnv({ AML_SANCTIONED_ADDRESSES: '0x1234' }, null)).toThrow(ConfigError);
+  });
+});
+
+describe('processor settings', () => {
+  it('bounds consecutive step failures: WITHDRAWAL_MAX_STEP_FAILURES, default 10', () => {
+    const watcher = chainWatcherConfigFromEnv({ ETH_RPC_URL: 'http://127.0.0.1:8545' })!;
+    expect(withdrawalProcessorConfigFromEnv({}, watcher).maxStepFailures).toBe(defaultMaxStepFailures);
+    expect(defaultMaxStepFailures).toBe(10);
+    expect(
+      withdrawalProcessorConfigFromEnv({ WITHDRAWAL_MAX_STEP_FAILURES: '25' }, watcher).maxStepFailures,
+    ).toBe(25);
+    for (const bad of ['0', '-1', 'ten', '1000']) {
+      expect(() => withdrawalProcessorConfigFromEnv({ WITHDRAWAL_MAX_STEP_FAILURES: bad }, watcher)).toThrow(
+        ConfigError,
+      );
+    }
   });
 });
 

@@ -7,20 +7,28 @@
  * Each poll, in order:
  * 1. Core intents older than `intentGraceMs` (a crash or an unknown outcome): resolved from the
  *    core's event log by withdrawal id, else resubmitted (the core's withdrawal id makes that safe).
- * 2. Chain: BROADCAST/MINED withdrawals are checked against their receipts (status 1 → MINED, with
- *    ETH_MIN_CONFIRMATIONS counted up to the watcher's verified cursor → CONFIRMED; status 0 →
- *    FAILED; a mined one whose receipt disappeared was reorged away → BROADCAST and its same signed
- *    transaction is broadcast again; a dropped one is rebroadcast). Then a SIGNED one is broadcast,
- *    then APPROVED ones are signed and broadcast one at a time: nonce taken from the DB and the raw
- *    transaction stored (SIGNED) before it is sent, so a crash rebroadcasts the very same
- *    transaction and never signs a second one for the same withdrawal.
+ * 2. Chain: BROADCAST/MINED withdrawals are checked against their receipts (any receipt → MINED;
+ *    with ETH_MIN_CONFIRMATIONS counted up to the watcher's verified cursor, status 1 → CONFIRMED and
+ *    status 0 → FAILED — a revert is final only at the depth a success is; a mined one whose receipt
+ *    disappeared was reorged away → BROADCAST and its same signed transaction is broadcast again; a
+ *    dropped one is rebroadcast). Then a SIGNED one is broadcast, then APPROVED ones are signed and
+ *    broadcast one at a time: nonce taken from the DB and the raw transaction stored (SIGNED)
+ *    before it is sent, so a crash rebroadcasts the very same transaction and never signs a second
+ *    one for the same withdrawal.
  * 3. Core: CONFIRMED → WithdrawSettle → COMPLETED; FAILED/REJECTED → WithdrawRelease → RELEASED.
  *
  * Bounded retries: a transaction the node will not take (transient errors) or that keeps
  * disappearing is tried `maxBroadcastAttempts` times, then the withdrawal goes to NEEDS_ATTENTION
  * (visible to operators, retried only by an operator's `retryWithdrawal`). A definitive refusal
- * (e.g. the hot wallet cannot pay) fails the withdrawal and releases its funds, and the unused
- * nonce is taken back.
+ * (e.g. the hot wallet cannot pay) of a transaction never broadcast before fails the withdrawal,
+ * releases its funds and takes the unused nonce back; after an earlier broadcast (which may have
+ * reached the network) it needs an operator instead.
+ *
+ * Isolation: every step runs per withdrawal; an error (a node or core answer the processor cannot
+ * use, e.g. an estimateGas timeout) is that withdrawal's alone and is counted; after
+ * `maxStepFailures` in a row it goes to NEEDS_ATTENTION with the error as its reason, and the
+ * others keep flowing. A node or core that does not answer at all stops the poll before any step
+ * (nobody is blamed for an outage).
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -40,8 +48,10 @@ import { readCursor } from '../store/chain.ts';
 import {
   acquireProcessorLease,
   applyTransitions,
+  clearStepFailures,
   holdsProcessorLease,
   markIntent,
+  recordStepFailure,
   reconcileHotWalletNonce,
   releaseProcessorLease,
   returnNonce,
@@ -77,6 +87,8 @@ export interface WithdrawalProcessorConfig {
   readonly leaseTtlMs: number;
   /** Withdrawals handled per step and poll at most. */
   readonly batchSize: number;
+  /** Consecutive errors of one step on one withdrawal before it goes to NEEDS_ATTENTION. */
+  readonly maxStepFailures: number;
 }
 
 export interface ProcessorPollReport {
@@ -156,6 +168,10 @@ export class WithdrawalProcessor {
     if (!(await acquireProcessorLease(this.#db, this.#owner, this.#config.leaseTtlMs))) {
       return { leader: false, signed: 0, broadcast: 0, settled: 0, released: 0 };
     }
+    // The node and the core answer at all: when one is down the whole poll stops here, and no
+    // withdrawal is blamed (counted towards NEEDS_ATTENTION) for an outage that is not its own.
+    await this.#provider.getBlockNumber();
+    await this.#core.lastEventSeq();
     await this.#resolveIntents();
     if (!this.#nonceReady) {
       const pending = await this.#provider.getTransactionCount(this.#wallet.address, 'pending');
@@ -178,6 +194,39 @@ export class WithdrawalProcessor {
     return holdsProcessorLease(this.#db, this.#owner, Math.floor(this.#config.leaseTtlMs / 2));
   }
 
+  /**
+   * Runs one step on one withdrawal. An error is that withdrawal's alone: logged and counted, and
+   * after `maxStepFailures` in a row the withdrawal is parked in NEEDS_ATTENTION with the error as
+   * its reason; the poll goes on with the other withdrawals. Undefined when the step threw.
+   */
+  async #isolated<T>(
+    withdrawal: WithdrawalRow,
+    step: string,
+    work: () => Promise<T>,
+  ): Promise<T | undefined> {
+    let result: T;
+    try {
+      result = await work();
+    } catch (error) {
+      const message = `${step}: ${(error as Error).message.slice(0, 300)}`;
+      const after = await recordStepFailure(
+        this.#db,
+        withdrawal.transactionId,
+        this.#config.maxStepFailures,
+        message,
+      );
+      this.#logger.error(
+        after?.status === 'NEEDS_ATTENTION'
+          ? 'withdrawal step keeps failing; it needs an operator'
+          : 'withdrawal step failed; will retry',
+        { transactionId: withdrawal.transactionId, step, error: message },
+      );
+      return undefined;
+    }
+    if (withdrawal.stepFailures > 0) await clearStepFailures(this.#db, withdrawal.transactionId);
+    return result;
+  }
+
   async #transition(withdrawal: WithdrawalRow, transitions: readonly Transition[]): Promise<WithdrawalRow> {
     return this.#db.transaction((tx) => applyTransitions(tx, withdrawal.transactionId, transitions));
   }
@@ -189,51 +238,55 @@ export class WithdrawalProcessor {
     const stale = await withdrawalsWithIntent(this.#db, this.#config.intentGraceMs, this.#config.batchSize);
     for (const withdrawal of stale) {
       if (this.#stopped || !(await this.#leaseHeld())) return;
-      const kind: WithdrawKind =
-        withdrawal.coreIntent === 'HOLD'
-          ? 'WITHDRAW_HOLD'
-          : withdrawal.coreIntent === 'SETTLE'
-            ? 'WITHDRAW_SETTLE'
-            : 'WITHDRAW_RELEASE';
-      const event = await findWithdrawEvent(
-        this.#core,
-        withdrawal.coreIntentAfterEventSeq!,
-        kind,
-        withdrawal.coreWithdrawalId,
-      );
-      this.#logger.warn('resolving a withdrawal core command with an unknown outcome', {
-        transactionId: withdrawal.transactionId,
-        intent: withdrawal.coreIntent,
-        foundInLog: event !== undefined,
-      });
-      if (withdrawal.coreIntent === 'HOLD') {
-        if (event) {
-          await recordHold(this.#db, withdrawal, event.eventSeq, this.#aml);
-          continue;
-        }
-        const assetId = (await coreAssetIds(this.#core)).get(withdrawal.currency)!;
-        const outcome = await submitHold(this.#db, this.#core, withdrawal, assetId, this.#aml);
-        if (outcome.kind === 'refused') {
-          // Never held (the user saw no confirmation): nothing to release.
-          await this.#transition(withdrawal, [
-            {
-              from: ['REQUESTED'],
-              to: 'FAILED',
-              changes: {
-                coreIntent: null,
-                coreIntentAfterEventSeq: null,
-                failureReason: `the core refused the hold (result ${outcome.resultCode})`,
-              },
-              reason: 'hold refused',
-            },
-          ]);
-          // Nothing was held: the release step takes it FAILED → RELEASED without a core command.
-        }
-      } else if (event) {
-        await this.#finishCoreStep(withdrawal, event.eventSeq);
-      } else {
-        await this.#submitCoreStep(withdrawal);
+      await this.#isolated(withdrawal, 'resolving a core command', () => this.#resolveIntent(withdrawal));
+    }
+  }
+
+  async #resolveIntent(withdrawal: WithdrawalRow): Promise<void> {
+    const kind: WithdrawKind =
+      withdrawal.coreIntent === 'HOLD'
+        ? 'WITHDRAW_HOLD'
+        : withdrawal.coreIntent === 'SETTLE'
+          ? 'WITHDRAW_SETTLE'
+          : 'WITHDRAW_RELEASE';
+    const event = await findWithdrawEvent(
+      this.#core,
+      withdrawal.coreIntentAfterEventSeq!,
+      kind,
+      withdrawal.coreWithdrawalId,
+    );
+    this.#logger.warn('resolving a withdrawal core command with an unknown outcome', {
+      transactionId: withdrawal.transactionId,
+      intent: withdrawal.coreIntent,
+      foundInLog: event !== undefined,
+    });
+    if (withdrawal.coreIntent === 'HOLD') {
+      if (event) {
+        await recordHold(this.#db, withdrawal, event.eventSeq, this.#aml);
+        return;
       }
+      const assetId = (await coreAssetIds(this.#core)).get(withdrawal.currency)!;
+      const outcome = await submitHold(this.#db, this.#core, withdrawal, assetId, this.#aml);
+      if (outcome.kind === 'refused') {
+        // Never held (the user saw no confirmation): nothing to release.
+        await this.#transition(withdrawal, [
+          {
+            from: ['REQUESTED'],
+            to: 'FAILED',
+            changes: {
+              coreIntent: null,
+              coreIntentAfterEventSeq: null,
+              failureReason: `the core refused the hold (result ${outcome.resultCode})`,
+            },
+            reason: 'hold refused',
+          },
+        ]);
+        // Nothing was held: the release step takes it FAILED → RELEASED without a core command.
+      }
+    } else if (event) {
+      await this.#finishCoreStep(withdrawal, event.eventSeq);
+    } else {
+      await this.#submitCoreStep(withdrawal);
     }
   }
 
@@ -246,44 +299,50 @@ export class WithdrawalProcessor {
     const inFlight = await withdrawalsInStatus(this.#db, ['BROADCAST', 'MINED'], this.#config.batchSize);
     for (const withdrawal of inFlight) {
       if (this.#stopped) return;
-      const receipt = await this.#provider.getTransactionReceipt(withdrawal.txHash!);
-      if (receipt) {
-        await this.#onReceipt(withdrawal, receipt, cursor?.number ?? null);
-        continue;
-      }
-      if (withdrawal.status === 'MINED') {
-        // Its block was reorged away: back to BROADCAST, and the same signed tx goes out again.
-        const back = await this.#transition(withdrawal, [
-          {
-            from: ['MINED'],
-            to: 'BROADCAST',
-            changes: { blockNumber: null, blockHash: null, networkFeeWei: null, confirmations: 0 },
-            reason: 'reorged out of the chain',
-          },
-        ]);
-        this.#logger.warn('withdrawal transaction reorged out; rebroadcasting it', {
-          transactionId: withdrawal.transactionId,
-        });
-        await this.#send(back, 'BROADCAST');
-        continue;
-      }
-      if (await this.#provider.getTransaction(withdrawal.txHash!)) continue; // waiting in the mempool
-      // Dropped from the mempool: the same tx again — a bounded number of times (a transaction the
-      // network keeps dropping, e.g. for its fee, needs an operator, not an endless loop).
-      if (exhaustedRetries(withdrawal.broadcastAttempts, this.#config.maxBroadcastAttempts)) {
-        await this.#needsAttention(
-          withdrawal,
-          'BROADCAST',
-          `the node dropped the transaction after ${withdrawal.broadcastAttempts} broadcasts`,
-        );
-        continue;
-      }
-      this.#logger.warn('withdrawal transaction dropped by the node; rebroadcasting it', {
-        transactionId: withdrawal.transactionId,
-        attempts: withdrawal.broadcastAttempts,
-      });
-      await this.#send(withdrawal, 'BROADCAST');
+      await this.#isolated(withdrawal, 'following the transaction', () =>
+        this.#followOne(withdrawal, cursor?.number ?? null),
+      );
     }
+  }
+
+  async #followOne(withdrawal: WithdrawalRow, cursor: number | null): Promise<void> {
+    const receipt = await this.#provider.getTransactionReceipt(withdrawal.txHash!);
+    if (receipt) {
+      await this.#onReceipt(withdrawal, receipt, cursor);
+      return;
+    }
+    if (withdrawal.status === 'MINED') {
+      // Its block was reorged away: back to BROADCAST, and the same signed tx goes out again.
+      const back = await this.#transition(withdrawal, [
+        {
+          from: ['MINED'],
+          to: 'BROADCAST',
+          changes: { blockNumber: null, blockHash: null, networkFeeWei: null, confirmations: 0 },
+          reason: 'reorged out of the chain',
+        },
+      ]);
+      this.#logger.warn('withdrawal transaction reorged out; rebroadcasting it', {
+        transactionId: withdrawal.transactionId,
+      });
+      await this.#send(back, 'BROADCAST');
+      return;
+    }
+    if (await this.#provider.getTransaction(withdrawal.txHash!)) return; // waiting in the mempool
+    // Dropped from the mempool: the same tx again — a bounded number of times (a transaction the
+    // network keeps dropping, e.g. for its fee, needs an operator, not an endless loop).
+    if (exhaustedRetries(withdrawal.broadcastAttempts, this.#config.maxBroadcastAttempts)) {
+      await this.#needsAttention(
+        withdrawal,
+        'BROADCAST',
+        `the node dropped the transaction after ${withdrawal.broadcastAttempts} broadcasts`,
+      );
+      return;
+    }
+    this.#logger.warn('withdrawal transaction dropped by the node; rebroadcasting it', {
+      transactionId: withdrawal.transactionId,
+      attempts: withdrawal.broadcastAttempts,
+    });
+    await this.#send(withdrawal, 'BROADCAST');
   }
 
   async #onReceipt(
@@ -293,24 +352,10 @@ export class WithdrawalProcessor {
   ): Promise<void> {
     const feeWei = receipt.gasUsed * receipt.gasPrice;
     const blockChanged = withdrawal.blockNumber !== receipt.blockNumber;
-    if (receipt.status !== 1) {
-      await this.#transition(withdrawal, [
-        {
-          from: ['BROADCAST', 'MINED'],
-          to: 'FAILED',
-          changes: {
-            blockNumber: receipt.blockNumber,
-            blockHash: receipt.blockHash,
-            networkFeeWei: feeWei,
-            failureReason: 'the transaction reverted on chain (receipt status 0)',
-          },
-          blockNumber: receipt.blockNumber,
-          reason: 'reverted',
-        },
-      ]);
-      this.#logger.error('withdrawal transaction reverted', { transactionId: withdrawal.transactionId });
-      return;
-    }
+    // A reverted transaction is final only at the same depth as a successful one: until then its
+    // block can be reorged away and the very same signed transaction mined again on the new
+    // branch, where it may succeed. Failing (and releasing) it earlier could pay the user twice.
+    const reverted = receipt.status !== 1;
     const confirmations = cursor === null ? 0 : confirmationsAt(receipt.blockNumber, cursor);
     const transitions: Transition[] = [];
     const mined = {
@@ -325,15 +370,39 @@ export class WithdrawalProcessor {
         to: 'MINED',
         changes: mined,
         blockNumber: receipt.blockNumber,
+        ...(reverted ? { reason: 'mined, reverted (receipt status 0); final after the confirmations' } : {}),
       });
+      if (reverted) {
+        this.#logger.warn('withdrawal transaction reverted; failed once it is confirmed', {
+          transactionId: withdrawal.transactionId,
+        });
+      }
     }
     if (confirmations >= this.#config.minConfirmations) {
-      transitions.push({
-        from: ['MINED'],
-        to: 'CONFIRMED',
-        changes: { confirmations },
-        blockNumber: receipt.blockNumber,
-      });
+      transitions.push(
+        reverted
+          ? {
+              from: ['MINED'],
+              to: 'FAILED',
+              changes: {
+                ...mined,
+                failureReason: 'the transaction reverted on chain (receipt status 0)',
+              },
+              blockNumber: receipt.blockNumber,
+              reason: 'reverted',
+            }
+          : {
+              from: ['MINED'],
+              to: 'CONFIRMED',
+              changes: { confirmations },
+              blockNumber: receipt.blockNumber,
+            },
+      );
+      if (reverted) {
+        this.#logger.error('withdrawal transaction reverted and confirmed; its funds are released', {
+          transactionId: withdrawal.transactionId,
+        });
+      }
     }
     if (transitions.length > 0) {
       await this.#transition(withdrawal, transitions);
@@ -347,7 +416,8 @@ export class WithdrawalProcessor {
     let sent = 0;
     for (const withdrawal of await withdrawalsInStatus(this.#db, ['SIGNED'], this.#config.batchSize)) {
       if (this.#stopped || !(await this.#leaseHeld())) break;
-      if ((await this.#send(withdrawal, 'SIGNED')) === 'BROADCAST') sent++;
+      const status = await this.#isolated(withdrawal, 'broadcasting', () => this.#send(withdrawal, 'SIGNED'));
+      if (status === 'BROADCAST') sent++;
     }
     return sent;
   }
@@ -358,6 +428,11 @@ export class WithdrawalProcessor {
    */
   async #send(withdrawal: WithdrawalRow, from: 'SIGNED' | 'BROADCAST'): Promise<WithdrawalStatus> {
     const attempts = withdrawal.broadcastAttempts + 1;
+    // Counted before it is sent: a row with 0 attempts was never handed to a node, even if this
+    // process dies mid-send (only such a transaction may give its nonce back).
+    await this.#db.transaction((tx) =>
+      updateWithdrawal(tx, withdrawal.transactionId, [from], { broadcastAttempts: attempts }),
+    );
     let failure: { definitive: boolean; message: string } | null = null;
     try {
       await this.#provider.broadcastTransaction(withdrawal.rawTx!);
@@ -396,6 +471,16 @@ export class WithdrawalProcessor {
       return 'BROADCAST';
     }
     const reason = failure.message;
+    if (failure.definitive && from === 'SIGNED' && withdrawal.broadcastAttempts > 0) {
+      // An earlier send may have reached the network (and may still be mined) before this process
+      // lost track of it: the nonce cannot be given back, and failing it could pay twice.
+      return this.#needsAttention(
+        withdrawal,
+        'SIGNED',
+        `the node refused it (${reason}) after an earlier broadcast that may have reached the network; nonce ${withdrawal.nonce} is kept`,
+        attempts,
+      );
+    }
     if (failure.definitive && from === 'SIGNED') {
       const outcome = await this.#db.transaction(async (tx) => {
         // The node never took it. When its nonce is the last one taken, the next withdrawal reuses
@@ -475,10 +560,12 @@ export class WithdrawalProcessor {
     for (const withdrawal of await withdrawalsInStatus(this.#db, ['APPROVED'], this.#config.batchSize)) {
       if (this.#stopped || !(await this.#leaseHeld())) break;
       if ((await withdrawalsInStatus(this.#db, ['SIGNED'], 1)).length > 0) break;
-      const signed = await this.#sign(withdrawal);
-      if (!signed) continue;
-      if ((await this.#send(signed, 'SIGNED')) === 'BROADCAST') sent++;
-      else break; // a refused or failing broadcast: later ones wait for the next poll
+      const status = await this.#isolated(withdrawal, 'signing and broadcasting', async () => {
+        const signed = await this.#sign(withdrawal);
+        return signed ? this.#send(signed, 'SIGNED') : null;
+      });
+      if (status === 'BROADCAST') sent++;
+      else if (status !== null && status !== undefined) break; // a refused or failing broadcast: later ones wait
     }
     return sent;
   }
@@ -499,6 +586,9 @@ export class WithdrawalProcessor {
           const estimate = await this.#provider.estimateGas({ from: this.#wallet.address, to, value });
           gasLimit = (estimate * 12n) / 10n;
         } catch (error) {
+          // Only a revert is the destination's answer; a timeout or a 502 is the node's (retried,
+          // counted towards NEEDS_ATTENTION by the caller).
+          if (!isError(error, 'CALL_EXCEPTION')) throw error;
           await this.#transition(withdrawal, [
             {
               from: ['APPROVED'],
@@ -527,6 +617,8 @@ export class WithdrawalProcessor {
         gasLimit = (estimate * 12n) / 10n; // a margin: state may change before it is mined
       } catch (error) {
         // The token refuses the transfer from the hot wallet now (e.g. its USDT balance is short).
+        // Any other error (timeout, 502, rate limit) is the node's: retried, not a failure.
+        if (!isError(error, 'CALL_EXCEPTION')) throw error;
         await this.#transition(withdrawal, [
           {
             from: ['APPROVED'],
@@ -574,7 +666,7 @@ export class WithdrawalProcessor {
     for (const withdrawal of await withdrawalsInStatus(this.#db, ['CONFIRMED'], this.#config.batchSize)) {
       if (withdrawal.coreIntent !== null) continue; // in flight: resolved by step 1
       if (this.#stopped || !(await this.#leaseHeld())) break;
-      if (await this.#submitCoreStep(withdrawal)) done++;
+      if (await this.#isolated(withdrawal, 'core step', () => this.#submitCoreStep(withdrawal))) done++;
     }
     return done;
   }
@@ -588,7 +680,7 @@ export class WithdrawalProcessor {
     )) {
       if (withdrawal.coreIntent !== null) continue;
       if (this.#stopped || !(await this.#leaseHeld())) break;
-      if (await this.#submitCoreStep(withdrawal)) done++;
+      if (await this.#isolated(withdrawal, 'core step', () => this.#submitCoreStep(withdrawal))) done++;
     }
     return done;
   }

@@ -12,7 +12,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   AbiCoder,
@@ -36,6 +35,7 @@ import {
 } from '@graphex/runtime/testing';
 import type { CoreClient } from '@graphex/schema';
 import type {
+  Identity,
   IdentityInternalClient,
   RunningService,
   TwoFactorOutcome,
@@ -62,7 +62,11 @@ import { ChainWatcher, scanCoreEvents, type ChainWatcherConfig } from './watcher
 import { WithdrawalProcessor, type WithdrawalProcessorConfig } from './withdrawal-processor.ts';
 
 const minConfirmations = 3;
-const leaseTtlMs = 1_500;
+/**
+ * Long enough that no lease or intent grace runs out on a loaded machine mid-test; where a test
+ * needs one over, it expires it in SQL (`expireProcessorLease`, `ageIntent`) instead of sleeping.
+ */
+const leaseTtlMs = 30_000;
 const assetIdOf: Record<string, number> = { ETH: 2, USDT: 3 };
 const sanctioned = '0x000000000000000000000000000000000000dEaD';
 
@@ -104,11 +108,14 @@ const tierLimits: Record<number, Record<string, string>> = {
   1: { ETH: '30', USDT: '50000' },
 };
 let totpChecks = 0;
+/** While set, code checks wait for it (a slow identity service: requests overlap). */
+let twoFactorHeld: Promise<void> | null = null;
 const fakeIdentity: IdentityInternalClient = {
   sessionStatus: async () => ({ active: true, role: 'USER' }),
   verifyApiKey: async () => null,
   verifyTwoFactor: async (userId, code): Promise<TwoFactorOutcome> => {
     totpChecks++;
+    if (twoFactorHeld) await twoFactorHeld;
     const user = identityUsers.get(userId);
     if (!user?.twoFactorEnabled) return 'NOT_ENABLED';
     if (user.locked) return 'LOCKED';
@@ -208,6 +215,22 @@ async function deposit(userId: string, currency: 'ETH' | 'USDT', amount: bigint)
   const id = depositTransactionId('ethereum', hash.toLowerCase(), currency === 'ETH' ? -1 : 0);
   const credited = (await listChainDeposits(test.db, 'ethereum')).find((d) => d.transactionId === id);
   expect(credited?.status).toBe('CONFIRMED');
+}
+
+/** The storage slot of the hot wallet's balance in TestUSDT (its balanceOf mapping is slot 1). */
+function hotWalletUsdtSlot(): string {
+  return keccak256(AbiCoder.defaultAbiCoder().encode(['address', 'uint256'], [hotWallet.address, 1]));
+}
+
+/** Sets the hot wallet's USDT balance to 0 on the current chain; returns the stored value. */
+async function emptyHotWalletUsdt(): Promise<string> {
+  const original = await chain.rpc<string>('eth_getStorageAt', [
+    token.address,
+    hotWalletUsdtSlot(),
+    'latest',
+  ]);
+  await chain.rpc('hardhat_setStorageAt', [token.address, hotWalletUsdtSlot(), zeroPadValue('0x00', 32)]);
+  return original;
 }
 
 /** { available, locked } per `${userId}:${assetId}`, folded from the core's BalanceChanged events. */
@@ -359,22 +382,50 @@ async function withdraw(
   return response.data!.requestWithdrawal;
 }
 
-async function review(id: string, decision: 'APPROVE' | 'REJECT', role: 'COMPLIANCE' | 'USER' | 'ADMIN') {
+async function review(
+  id: string,
+  decision: 'APPROVE' | 'REJECT',
+  role: 'COMPLIANCE' | 'USER' | 'ADMIN',
+  operatorId: string = randomUUID(),
+  reason = 'checked the source of funds',
+) {
   return callSubgraph<{ reviewWithdrawal: TransactionView }>(
     service.url,
-    `mutation ($id: ID!, $d: WithdrawalReviewDecision!) { reviewWithdrawal(id: $id, decision: $d, reason: "checked the source of funds") { ${transactionFields} } }`,
-    { id, d: decision },
-    userIdentity(randomUUID(), role),
+    `mutation ($id: ID!, $d: WithdrawalReviewDecision!, $r: String!) { reviewWithdrawal(id: $id, decision: $d, reason: $r) { ${transactionFields} } }`,
+    { id, d: decision, r: reason },
+    userIdentity(operatorId, role),
   );
 }
 
-async function operatorList(status: string[], role: 'SUPPORT' | 'USER' = 'SUPPORT') {
+async function operatorList(
+  status: string[],
+  role: 'SUPPORT' | 'COMPLIANCE' | 'USER' = 'SUPPORT',
+  identity: Identity = userIdentity(randomUUID(), role),
+) {
   return callSubgraph<{ withdrawals: TransactionView[] }>(
     service.url,
     `query ($s: [String!]) { withdrawals(status: $s) { ${transactionFields} } }`,
     { s: status },
-    userIdentity(randomUUID(), role),
+    identity,
   );
+}
+
+/** The Transaction as the gateway would resolve it for `identity` (null: not readable). */
+async function entityAs(id: string, identity: Identity): Promise<TransactionView | null> {
+  const response = await callSubgraph<{ _entities: Array<TransactionView | null> }>(
+    service.url,
+    `query ($r: [_Any!]!) { _entities(representations: $r) { ... on Transaction { ${transactionFields} } } }`,
+    { r: [{ __typename: 'Transaction', id }] },
+    identity,
+  );
+  expect(response.errors).toBeUndefined();
+  return response.data!._entities[0] ?? null;
+}
+
+async function transactionAs(id: string, identity: Identity): Promise<TransactionView> {
+  const found = await entityAs(id, identity);
+  expect(found).not.toBeNull();
+  return found!;
 }
 
 const codeOf = (response: { errors?: ReadonlyArray<{ extensions?: Record<string, unknown> }> }): unknown =>
@@ -418,6 +469,7 @@ beforeAll(async () => {
     intentGraceMs: leaseTtlMs,
     leaseTtlMs,
     batchSize: 50,
+    maxStepFailures: 3,
   };
   watcher = new ChainWatcher({
     db: test.db,
@@ -435,6 +487,7 @@ beforeAll(async () => {
     aml,
     hotWalletAddress: hotWallet.address,
     provider,
+    minConfirmations,
     logger: testLogger,
   });
   service = await createWalletsService({
@@ -712,6 +765,23 @@ describe('withdrawals on a local node', () => {
     expect(big.status).toBe('PENDING_REVIEW');
     expect(big.amlFlags).toEqual(['AMOUNT_OVER_THRESHOLD']);
     expect(toSanctioned.amlFlags).toEqual(['SANCTIONED_ADDRESS']);
+    expect((await transactionAs(big.id, userIdentity(randomUUID(), 'COMPLIANCE'))).amlFlags).toEqual([
+      'AMOUNT_OVER_THRESHOLD',
+    ]);
+    expect((await transactionAs(toSanctioned.id, userIdentity(randomUUID(), 'SUPPORT'))).amlFlags).toEqual([
+      'SANCTIONED_ADDRESS',
+    ]);
+    // An API key never carries staff powers, whatever role it names: it reads nothing of others'.
+    const staffKey = {
+      kind: 'apiKey',
+      userId: randomUUID(),
+      role: 'COMPLIANCE',
+      apiKeyId: 'key-1',
+      scopes: ['READ'],
+      persistedOnly: false,
+    } as const;
+    expect(await entityAs(toSanctioned.id, staffKey)).toBeNull();
+    expect(codeOf(await operatorList(['PENDING_REVIEW'], 'COMPLIANCE', staffKey))).toBe('FORBIDDEN');
     expect(await coreBalance(dave, 'ETH')).toEqual({ available: parseEther('1'), locked: parseEther('7') });
 
     // Nothing moves while they wait; operators see them.
@@ -724,11 +794,21 @@ describe('withdrawals on a local node', () => {
     expect(codeOf(await operatorList(['PENDING_REVIEW'], 'USER'))).toBe('FORBIDDEN');
     expect(codeOf(await review(big.id, 'APPROVE', 'USER'))).toBe('FORBIDDEN');
 
+    // Nobody reviews their own withdrawal, whatever their role.
+    expect(codeOf(await review(big.id, 'APPROVE', 'COMPLIANCE', dave))).toBe('FORBIDDEN');
+    expect(await statusOf(big.id)).toBe('PENDING_REVIEW');
     const approved = await review(big.id, 'APPROVE', 'COMPLIANCE');
     expect(approved.data!.reviewWithdrawal.status).toBe('APPROVED');
     expect(approved.data!.reviewWithdrawal.statusHistory.at(-1)).toMatchObject({
       status: 'APPROVED',
+      actor: expect.any(String),
       reason: 'checked the source of funds',
+    });
+    // The owner sees the decision, not the officer or the note.
+    expect((await transactionAs(big.id, userIdentity(dave))).statusHistory.at(-1)).toEqual({
+      status: 'APPROVED',
+      actor: null,
+      reason: null,
     });
     expect((await review(toSanctioned.id, 'REJECT', 'COMPLIANCE')).data!.reviewWithdrawal.status).toBe(
       'REJECTED',
@@ -824,7 +904,7 @@ describe('withdrawals on a local node', () => {
     const signed = (await findWithdrawal(test.db, first.id))!;
     expect(signed.status).toBe('SIGNED');
     expect(await chain.pendingTransactionCount()).toBe(1);
-    await sleep(leaseTtlMs + 200);
+    await expireProcessorLease();
 
     processor = newProcessor();
     await processor.pollOnce();
@@ -850,7 +930,7 @@ describe('withdrawals on a local node', () => {
     });
     await processor.stop();
     const flaky = newProcessor({ provider: refusing, config: { maxBroadcastAttempts: 2 } });
-    await sleep(leaseTtlMs + 200);
+    await expireProcessorLease();
     await flaky.pollOnce();
     expect(await statusOf(second.id)).toBe('SIGNED');
     await flaky.pollOnce();
@@ -940,20 +1020,23 @@ describe('withdrawals on a local node', () => {
     await expectConservationAndCustody();
   });
 
-  it('a withdrawal that reverts on chain (receipt status 0) fails and is released; its gas stays paid', async () => {
+  it('a withdrawal that reverts on chain (receipt status 0) fails and is released only once confirmed; its gas stays paid', async () => {
     const kate = newUser();
     await deposit(kate, 'USDT', 5_000_000n);
     const recipient = Wallet.createRandom().address;
     const sent = await withdraw(kate, { currency: 'USDT', amount: '2.5', address: recipient });
     await processor.pollOnce();
     expect(await statusOf(sent.id)).toBe('BROADCAST');
-    // While it waits in the mempool, the hot wallet's USDT vanishes (TestUSDT's balanceOf is
-    // storage slot 1): the transfer reverts when mined.
-    const slot = keccak256(AbiCoder.defaultAbiCoder().encode(['address', 'uint256'], [hotWallet.address, 1]));
-    const original = await chain.rpc<string>('eth_getStorageAt', [token.address, slot, 'latest']);
-    await chain.rpc('hardhat_setStorageAt', [token.address, slot, zeroPadValue('0x00', 32)]);
+    // While it waits in the mempool, the hot wallet's USDT vanishes: the transfer reverts when mined.
+    const original = await emptyHotWalletUsdt();
     await advance(1);
-    await chain.rpc('hardhat_setStorageAt', [token.address, slot, original]);
+    await chain.rpc('hardhat_setStorageAt', [token.address, hotWalletUsdtSlot(), original]);
+    // Mined and reverted, but not final: a reorg could still mine it again, and it could succeed.
+    expect(await findWithdrawal(test.db, sent.id)).toMatchObject({ status: 'MINED', failureReason: null });
+    expect(await coreBalance(kate, 'USDT')).toEqual({ available: 2_500_000n, locked: 2_500_000n });
+    await advance(minConfirmations - 2);
+    expect(await statusOf(sent.id)).toBe('MINED');
+    await advance(1);
     const failed = (await findWithdrawal(test.db, sent.id))!;
     expect(failed.status).toBe('RELEASED');
     expect(failed.failureReason).toMatch(/reverted/);
@@ -964,6 +1047,7 @@ describe('withdrawals on a local node', () => {
       'APPROVED',
       'SIGNED',
       'BROADCAST',
+      'MINED',
       'FAILED',
       'RELEASED',
     ]);
@@ -971,6 +1055,41 @@ describe('withdrawals on a local node', () => {
     expect(await coreBalance(kate, 'USDT')).toEqual({ available: 5_000_000n, locked: 0n });
     await advance(1);
     // The gas of the reverted transaction is the operator's cost, not the users'.
+    await expectConservationAndCustody();
+  });
+
+  it('a reverted withdrawal reorged away before its confirmations is mined again on the new branch, succeeds and is paid once', async () => {
+    const lena = newUser();
+    await deposit(lena, 'USDT', 5_000_000n);
+    const recipient = Wallet.createRandom().address;
+    const snapshot = await chain.snapshot();
+    const sent = await withdraw(lena, { currency: 'USDT', amount: '3', address: recipient });
+    await processor.pollOnce();
+    expect(await statusOf(sent.id)).toBe('BROADCAST');
+    await emptyHotWalletUsdt();
+    await advance(1);
+    expect(await findWithdrawal(test.db, sent.id)).toMatchObject({ status: 'MINED', failureReason: null });
+    // The branch with the revert is replaced (the hot wallet's USDT is back on it): the same
+    // signed transaction goes out again and now succeeds. Released earlier, it would pay twice.
+    await chain.reorg(snapshot, 3);
+    await watcher.pollOnce();
+    await processor.pollOnce();
+    expect(await statusOf(sent.id)).toBe('BROADCAST');
+    await advanceUntil(sent.id, 'COMPLETED');
+    expect(await token.balanceOf(recipient)).toBe(3_000_000n);
+    expect(await coreBalance(lena, 'USDT')).toEqual({ available: 2_000_000n, locked: 0n });
+    expect(
+      await fundsMoved('WITHDRAW_RELEASE', (await findWithdrawal(test.db, sent.id))!.coreWithdrawalId),
+    ).toBe(0);
+    expect((await historyOf(sent.id)).slice(3)).toEqual([
+      'SIGNED',
+      'BROADCAST',
+      'MINED',
+      'BROADCAST',
+      'MINED',
+      'CONFIRMED',
+      'COMPLETED',
+    ]);
     await expectConservationAndCustody();
   });
 
@@ -1028,12 +1147,12 @@ describe('withdrawals on a local node', () => {
     await flaky.stop();
     const stuck = (await findWithdrawal(test.db, sent.id))!;
     expect(stuck).toMatchObject({ status: 'NEEDS_ATTENTION', attentionFrom: 'SIGNED' });
-    const fail = () =>
+    const fail = (reason = 'replaced by a zero-value transaction', operatorId: string = randomUUID()) =>
       callSubgraph<{ failWithdrawal: { status: string; failureReason: string } }>(
         service.url,
-        'mutation ($id: ID!) { failWithdrawal(id: $id, reason: "replaced by a zero-value transaction") { status failureReason } }',
-        { id: sent.id },
-        userIdentity(randomUUID(), 'ADMIN'),
+        'mutation ($id: ID!, $r: String!) { failWithdrawal(id: $id, reason: $r) { status failureReason } }',
+        { id: sent.id, r: reason },
+        userIdentity(operatorId, 'ADMIN'),
       );
     expect(codeOf(await fail())).toBe('INVALID_STATE_TRANSITION');
     // The operator cancels it on chain: another transaction with the same nonce, mined.
@@ -1042,6 +1161,14 @@ describe('withdrawals on a local node', () => {
       .sendTransaction({ to: hotWallet.address, value: 0n, nonce: stuck.nonce! });
     await chain.mine(1);
     await watcher.pollOnce();
+    // Taken, but not yet at confirmation depth: a reorg could still bring the withdrawal's own tx back.
+    expect(codeOf(await fail())).toBe('INVALID_STATE_TRANSITION');
+    await chain.mine(minConfirmations - 1);
+    await watcher.pollOnce();
+    // A reason with a control character is bad input (not a database error); nobody fails their own.
+    expect(codeOf(await fail('replaced\u0000by zero'))).toBe('BAD_USER_INPUT');
+    expect(codeOf(await fail('mine', mia))).toBe('FORBIDDEN');
+    expect(await statusOf(sent.id)).toBe('NEEDS_ATTENTION');
     const failed = await fail();
     expect(failed.data?.failWithdrawal).toEqual({
       status: 'FAILED',
@@ -1088,6 +1215,319 @@ describe('withdrawals on a local node', () => {
   });
 });
 
+/** The real core, except that it fails every WithdrawSettle of one withdrawal (a bad answer). */
+function coreFailingSettleOf(coreWithdrawalId: number): CoreClient {
+  return {
+    submit: async (command) => {
+      if (command.type === 'WithdrawSettle' && command.withdrawalId === coreWithdrawalId) {
+        throw new Error('core answered with an unreadable frame');
+      }
+      return core.submit(command);
+    },
+    subscribe: (...args) => core.subscribe(...args),
+    lastEventSeq: () => core.lastEventSeq(),
+    close: async () => undefined,
+  };
+}
+
+/** The node, except for the methods in `overrides` (a node that fails in a chosen way). */
+function nodeWith(overrides: Record<string, (...args: never[]) => Promise<unknown>>): JsonRpcProvider {
+  return new Proxy(provider, {
+    get(target, property) {
+      if (typeof property === 'string' && property in overrides) return overrides[property];
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+/** A crashed processor's lease runs out now (it never released it). */
+async function expireProcessorLease(): Promise<void> {
+  await test.db.query("UPDATE withdrawal_processor_lease SET expires_at = now() - interval '1 second'");
+}
+
+/** Makes a recorded core intent old enough for the processor to resolve (no waiting). */
+async function ageIntent(id: string): Promise<void> {
+  await test.db.query(
+    "UPDATE withdrawals SET core_intent_at = now() - interval '1 hour' WHERE transaction_id = $1",
+    [id],
+  );
+}
+
+const retry = (id: string, operatorId: string = randomUUID()) =>
+  callSubgraph<{ retryWithdrawal: { status: string } }>(
+    service.url,
+    'mutation ($id: ID!) { retryWithdrawal(id: $id) { status } }',
+    { id },
+    userIdentity(operatorId, 'ADMIN'),
+  );
+
+describe('one bad withdrawal never stops the others', () => {
+  it('a withdrawal whose settle keeps failing is parked in NEEDS_ATTENTION while the others complete; retried, it settles once', async () => {
+    const omar = newUser();
+    await deposit(omar, 'ETH', parseEther('2'));
+    const stuck = await withdraw(omar, {
+      currency: 'ETH',
+      amount: '0.5',
+      address: Wallet.createRandom().address,
+    });
+    const coreWithdrawalId = (await findWithdrawal(test.db, stuck.id))!.coreWithdrawalId;
+    await processor.stop();
+    const picky = newProcessor({ core: coreFailingSettleOf(coreWithdrawalId), config: { intentGraceMs: 0 } });
+    await picky.pollOnce();
+    for (let i = 0; i < 10 && (await statusOf(stuck.id)) !== 'CONFIRMED'; i++) await advance(1, picky);
+    expect(await findWithdrawal(test.db, stuck.id)).toMatchObject({ status: 'CONFIRMED', stepFailures: 1 });
+
+    // Every poll now starts with its failing settle; another withdrawal still goes end to end.
+    const other = await withdraw(omar, {
+      currency: 'ETH',
+      amount: '0.4',
+      address: Wallet.createRandom().address,
+    });
+    for (let i = 0; i < 10 && (await statusOf(other.id)) !== 'COMPLETED'; i++) await advance(1, picky);
+    expect(await statusOf(other.id)).toBe('COMPLETED');
+    const parked = (await findWithdrawal(test.db, stuck.id))!;
+    expect(parked).toMatchObject({ status: 'NEEDS_ATTENTION', attentionFrom: 'CONFIRMED', stepFailures: 0 });
+    expect(parked.attentionReason).toMatch(/unreadable frame.*failed 3 times in a row/);
+    const seen = await operatorList(['NEEDS_ATTENTION']);
+    expect(seen.data!.withdrawals.find((w) => w.id === stuck.id)?.attentionReason).toBe(
+      parked.attentionReason,
+    );
+    // Confirmed on chain: an operator can only retry it, not fail it (that would pay twice).
+    const failed = await callSubgraph(
+      service.url,
+      'mutation ($id: ID!) { failWithdrawal(id: $id, reason: "give up") { status } }',
+      { id: stuck.id },
+      userIdentity(randomUUID(), 'ADMIN'),
+    );
+    expect(codeOf(failed)).toBe('INVALID_STATE_TRANSITION');
+    await picky.pollOnce();
+    expect(await statusOf(stuck.id)).toBe('NEEDS_ATTENTION');
+    // Nobody retries their own withdrawal.
+    expect(codeOf(await retry(stuck.id, omar))).toBe('FORBIDDEN');
+
+    await picky.stop();
+    expect((await retry(stuck.id)).data?.retryWithdrawal.status).toBe('CONFIRMED');
+    processor = newProcessor();
+    await ageIntent(stuck.id);
+    await processor.pollOnce();
+    expect(await statusOf(stuck.id)).toBe('COMPLETED');
+    expect(await fundsMoved('WITHDRAW_SETTLE', coreWithdrawalId)).toBe(1);
+    expect((await historyOf(stuck.id)).slice(-4)).toEqual([
+      'CONFIRMED',
+      'NEEDS_ATTENTION',
+      'CONFIRMED',
+      'COMPLETED',
+    ]);
+    expect(await coreBalance(omar, 'ETH')).toEqual({ available: parseEther('1.1'), locked: 0n });
+    await expectConservationAndCustody();
+  });
+
+  it('an estimateGas the node cannot answer (502) keeps the withdrawal APPROVED, then parks it; only a revert fails it', async () => {
+    const pete = newUser();
+    await deposit(pete, 'USDT', 10_000_000n);
+    await processor.stop();
+    let estimates = 0;
+    const flaky = newProcessor({
+      provider: nodeWith({
+        estimateGas: async () => {
+          estimates++;
+          throw new Error('server response 502 Bad Gateway');
+        },
+      }),
+    });
+    const sent = await withdraw(pete, {
+      currency: 'USDT',
+      amount: '1',
+      address: Wallet.createRandom().address,
+    });
+    await flaky.pollOnce();
+    expect(await findWithdrawal(test.db, sent.id)).toMatchObject({ status: 'APPROVED', stepFailures: 1 });
+    await flaky.pollOnce();
+    expect(await statusOf(sent.id)).toBe('APPROVED');
+    await flaky.pollOnce();
+    expect(estimates).toBe(3);
+    expect(await findWithdrawal(test.db, sent.id)).toMatchObject({
+      status: 'NEEDS_ATTENTION',
+      attentionFrom: 'APPROVED',
+    });
+    expect((await findWithdrawal(test.db, sent.id))!.attentionReason).toMatch(/502 Bad Gateway/);
+    await flaky.stop();
+    expect((await retry(sent.id)).data?.retryWithdrawal.status).toBe('APPROVED');
+    processor = newProcessor();
+    await processor.pollOnce();
+    await advanceUntil(sent.id, 'COMPLETED');
+
+    // A real revert (the hot wallet's USDT is short now) still fails it at once, nothing signed.
+    const original = await emptyHotWalletUsdt();
+    const refused = await withdraw(pete, {
+      currency: 'USDT',
+      amount: '2',
+      address: Wallet.createRandom().address,
+    });
+    const nonceBefore = await hotWalletNextNonce(test.db);
+    await processor.pollOnce();
+    await chain.rpc('hardhat_setStorageAt', [token.address, hotWalletUsdtSlot(), original]);
+    expect(await findWithdrawal(test.db, refused.id)).toMatchObject({ status: 'RELEASED', nonce: null });
+    expect((await findWithdrawal(test.db, refused.id))!.failureReason).toMatch(/token refuses the transfer/);
+    expect(await hotWalletNextNonce(test.db)).toBe(nonceBefore);
+    await expectConservationAndCustody();
+  });
+
+  it('a definitive refusal after an earlier broadcast keeps the nonce and needs an operator; cancelled on chain, it is failed and released', async () => {
+    const quinn = newUser();
+    await deposit(quinn, 'ETH', parseEther('25'));
+    expect(await provider.getBalance(hotWallet.address)).toBeLessThan(parseEther('20'));
+    const tooBig = await withdraw(quinn, {
+      currency: 'ETH',
+      amount: '20',
+      address: Wallet.createRandom().address,
+    });
+    expect((await review(tooBig.id, 'APPROVE', 'ADMIN')).data!.reviewWithdrawal.status).toBe('APPROVED');
+    // The first send dies in transit (did it reach the network? nobody knows).
+    await processor.stop();
+    const cutOff = newProcessor({
+      provider: nodeWith({
+        broadcastTransaction: async () => {
+          throw new Error('socket hang up');
+        },
+      }),
+    });
+    await cutOff.pollOnce();
+    await cutOff.stop();
+    const signed = (await findWithdrawal(test.db, tooBig.id))!;
+    expect(signed).toMatchObject({ status: 'SIGNED', broadcastAttempts: 1 });
+    // Now the node refuses it for good (the hot wallet cannot pay): its nonce is not handed back.
+    processor = newProcessor();
+    await processor.pollOnce();
+    const parked = (await findWithdrawal(test.db, tooBig.id))!;
+    expect(parked).toMatchObject({ status: 'NEEDS_ATTENTION', attentionFrom: 'SIGNED', nonce: signed.nonce });
+    expect(parked.attentionReason).toMatch(/earlier broadcast/);
+    expect(await hotWalletNextNonce(test.db)).toBe(signed.nonce! + 1);
+    expect(await coreBalance(quinn, 'ETH')).toEqual({ available: parseEther('5'), locked: parseEther('20') });
+
+    // The operator cancels it on chain (another transaction with its nonce, confirmed), then fails it.
+    await hotWallet
+      .connect(provider)
+      .sendTransaction({ to: hotWallet.address, value: 0n, nonce: signed.nonce! });
+    await chain.mine(minConfirmations);
+    await watcher.pollOnce();
+    const failed = await callSubgraph<{ failWithdrawal: { status: string } }>(
+      service.url,
+      'mutation ($id: ID!) { failWithdrawal(id: $id, reason: "cancelled on chain with a zero-value transaction") { status } }',
+      { id: tooBig.id },
+      userIdentity(randomUUID(), 'ADMIN'),
+    );
+    expect(failed.data?.failWithdrawal.status).toBe('FAILED');
+    await processor.pollOnce();
+    expect(await statusOf(tooBig.id)).toBe('RELEASED');
+    expect(await coreBalance(quinn, 'ETH')).toEqual({ available: parseEther('25'), locked: 0n });
+    await expectConservationAndCustody();
+  });
+});
+
+describe('audit and idempotency', () => {
+  const outboxOf = async (userId: string, action: string) =>
+    (
+      await test.db.query<{ event: { actor: string; details: Record<string, string> } }>(
+        "SELECT event FROM audit_outbox WHERE event->>'targetUserId' = $1 AND event->>'action' = $2 ORDER BY id",
+        [userId, action],
+      )
+    ).rows.map((row) => row.event);
+
+  it('allowlist changes, new deposit addresses and refused holds are audited', async () => {
+    const rita = newUser();
+    const address = Wallet.createRandom().address;
+    const allowlist = (mutation: 'addWithdrawalAddress' | 'removeWithdrawalAddress') =>
+      callSubgraph<Record<string, string[]>>(
+        service.url,
+        `mutation ($a: String!, $c: String!) { ${mutation}(address: $a, totpCode: $c) }`,
+        { a: address, c: freshCode() },
+        userIdentity(rita),
+      );
+    expect((await allowlist('addWithdrawalAddress')).data?.['addWithdrawalAddress']).toEqual([
+      address.toLowerCase(),
+    ]);
+    expect((await allowlist('removeWithdrawalAddress')).data?.['removeWithdrawalAddress']).toEqual([]);
+    expect(await outboxOf(rita, 'WITHDRAWAL_ADDRESS_ADDED')).toEqual([
+      expect.objectContaining({ actor: rita, details: { address: address.toLowerCase() } }),
+    ]);
+    expect(await outboxOf(rita, 'WITHDRAWAL_ADDRESS_REMOVED')).toHaveLength(1);
+
+    const issued = await callSubgraph<{ createDepositAddress: { address: string } }>(
+      service.url,
+      'mutation { createDepositAddress(currency: "ETH") { address } }',
+      {},
+      userIdentity(rita),
+    );
+    await callSubgraph(
+      service.url,
+      'mutation { createDepositAddress(currency: "ETH") { address } }',
+      {},
+      userIdentity(rita),
+    );
+    expect(await outboxOf(rita, 'DEPOSIT_ADDRESS_CREATED')).toEqual([
+      expect.objectContaining({
+        details: expect.objectContaining({
+          currency: 'ETH',
+          address: issued.data!.createDepositAddress.address,
+        }),
+      }),
+    ]);
+
+    // Nothing to withdraw: the core refuses the hold; the request is forgotten, its outcome audited.
+    const refused = await requestWithdrawal(rita, { currency: 'ETH', amount: '1', address });
+    expect(codeOf(refused)).toBe('INSUFFICIENT_FUNDS');
+    const requested = await outboxOf(rita, 'WITHDRAWAL_REQUESTED');
+    expect(requested).toHaveLength(1);
+    expect(await outboxOf(rita, 'WITHDRAWAL_REFUSED')).toEqual([
+      expect.objectContaining({
+        details: expect.objectContaining({
+          transactionId: requested[0]!.details['transactionId'],
+          code: 'INSUFFICIENT_FUNDS',
+        }),
+      }),
+    ]);
+  });
+
+  it('two concurrent requests with the same idempotency key and code are one withdrawal', async () => {
+    const sam = newUser();
+    await deposit(sam, 'ETH', parseEther('1'));
+    const input = {
+      currency: 'ETH',
+      amount: '0.2',
+      address: Wallet.createRandom().address,
+      totpCode: freshCode(),
+      idempotencyKey: randomUUID(),
+    };
+    // Identity is slow: the first request waits in its code check while the second one arrives.
+    let answer!: () => void;
+    twoFactorHeld = new Promise((resolve) => (answer = resolve));
+    const checksBefore = totpChecks;
+    const firstPending = requestWithdrawal(sam, input);
+    while (totpChecks === checksBefore) await new Promise((resolve) => setTimeout(resolve, 5));
+    const secondPending = requestWithdrawal(sam, input);
+    // Give the second request the time to reach its own code check (it does, unless it waits for
+    // the first); the assertions below do not depend on how long this takes.
+    for (let i = 0; i < 100 && totpChecks === checksBefore + 1; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    answer();
+    twoFactorHeld = null;
+    const [first, second] = await Promise.all([firstPending, secondPending]);
+    expect(first.errors).toBeUndefined();
+    expect(second.errors).toBeUndefined();
+    expect(second.data!.requestWithdrawal.id).toBe(first.data!.requestWithdrawal.id);
+    expect(totpChecks).toBe(checksBefore + 1);
+    expect(await coreBalance(sam, 'ETH')).toEqual({
+      available: parseEther('0.8'),
+      locked: parseEther('0.2'),
+    });
+    await advanceUntil(first.data!.requestWithdrawal.id, 'COMPLETED');
+    await expectConservationAndCustody();
+  });
+});
+
 /** A core client whose process dies right after the core made a command durable. */
 function dyingCore(): CoreClient & { submits: number } {
   const wrapper = {
@@ -1116,6 +1556,7 @@ describe('unknown core outcomes', () => {
       aml,
       hotWalletAddress: hotWallet.address,
       provider,
+      minConfirmations,
       logger: testLogger,
     });
     const recipient = Wallet.createRandom().address;
@@ -1133,7 +1574,7 @@ describe('unknown core outcomes', () => {
     // Too young to resolve (its submitter may still be waiting for the answer).
     await processor.pollOnce();
     expect(await statusOf(requested.transactionId)).toBe('REQUESTED');
-    await sleep(processorConfig.intentGraceMs + 100);
+    await ageIntent(requested.transactionId);
     await processor.pollOnce();
     expect((await findWithdrawal(test.db, requested.transactionId))!.status).toBe('BROADCAST');
     expect(await fundsMoved('WITHDRAW_HOLD', requested.coreWithdrawalId)).toBe(1);
@@ -1152,7 +1593,9 @@ describe('unknown core outcomes', () => {
     }
     expect((await findWithdrawal(test.db, requested.transactionId))!.coreIntent).toBe('SETTLE');
     expect(await fundsMoved('WITHDRAW_SETTLE', requested.coreWithdrawalId)).toBe(1);
-    await sleep(leaseTtlMs + 200);
+    // The crashed processor's lease and the settle's grace run out.
+    await expireProcessorLease();
+    await ageIntent(requested.transactionId);
     processor = newProcessor();
     await processor.pollOnce();
     expect(await statusOf(requested.transactionId)).toBe('COMPLETED');
@@ -1184,6 +1627,7 @@ describe('unknown core outcomes, never sent', () => {
       aml,
       hotWalletAddress: hotWallet.address,
       provider,
+      minConfirmations,
       logger: testLogger,
     }).request(nina, {
       currency: 'ETH',
@@ -1215,6 +1659,7 @@ describe('unknown core outcomes, never sent', () => {
       aml,
       hotWalletAddress: hotWallet.address,
       provider,
+      minConfirmations,
       logger: testLogger,
     }).request(ines, {
       currency: 'ETH',
@@ -1225,7 +1670,7 @@ describe('unknown core outcomes, never sent', () => {
     });
     expect(requested.status).toBe('REQUESTED');
     expect(await coreBalance(ines, 'ETH')).toEqual({ available: parseEther('1'), locked: 0n });
-    await sleep(processorConfig.intentGraceMs + 100);
+    await ageIntent(requested.transactionId);
     await processor.pollOnce();
     expect(await statusOf(requested.transactionId)).toBe('BROADCAST');
     expect(await fundsMoved('WITHDRAW_HOLD', requested.coreWithdrawalId)).toBe(1);

@@ -36,9 +36,17 @@ export interface DepositAddress {
 /** Roles that may read any user's wallet history (support desks, compliance officers, admins). */
 const walletReaderRoles = new Set(['SUPPORT', 'COMPLIANCE', 'ADMIN']);
 
+/**
+ * Staff read powers: a signed-in SUPPORT, COMPLIANCE or ADMIN user. An API key never carries them,
+ * whatever role it names (the gateway signs API-key identities as USER; this is the second line).
+ */
+export function isWalletStaff(identity: Identity): boolean {
+  return identity.kind === 'user' && walletReaderRoles.has(identity.role);
+}
+
 export function canReadWalletOf(identity: Identity, ownerId: string): boolean {
   if (identity.kind === 'anonymous') return false;
-  return identity.userId === ownerId || walletReaderRoles.has(identity.role);
+  return identity.userId === ownerId || isWalletStaff(identity);
 }
 
 /**

@@ -45,6 +45,26 @@ describe('withdrawal state machine', () => {
     expect(canTransitionWithdrawal('MINED', 'BROADCAST')).toBe(true);
     expect(canTransitionWithdrawal('MINED', 'SIGNED')).toBe(false);
   });
+
+  it('every state the processor works on can be parked in NEEDS_ATTENTION and retried back to it', () => {
+    for (const status of [
+      'REQUESTED',
+      'APPROVED',
+      'SIGNED',
+      'BROADCAST',
+      'MINED',
+      'CONFIRMED',
+      'FAILED',
+      'REJECTED',
+    ] as const) {
+      expect(canTransitionWithdrawal(status, 'NEEDS_ATTENTION')).toBe(true);
+      expect(canTransitionWithdrawal('NEEDS_ATTENTION', status)).toBe(true);
+    }
+    // Decisions and terminal states are never parked.
+    for (const status of ['HELD', 'PENDING_REVIEW', 'COMPLETED', 'RELEASED'] as const) {
+      expect(canTransitionWithdrawal(status, 'NEEDS_ATTENTION')).toBe(false);
+    }
+  });
 });
 
 describe('withdrawal input', () => {

@@ -6,10 +6,13 @@
  *   REQUESTED ──hold acknowledged──▶ HELD ──AML clean──▶ APPROVED ──signed──▶ SIGNED ──node accepted──▶ BROADCAST
  *       │                              └──AML flagged──▶ PENDING_REVIEW ──approve──▶ APPROVED
  *       └─hold refused/lost──▶ FAILED                          └──reject──▶ REJECTED ──release──▶ RELEASED
- *   BROADCAST ──receipt status 1──▶ MINED ──N confirmations──▶ CONFIRMED ──core settle──▶ COMPLETED
+ *   BROADCAST ──receipt (status 1 or 0)──▶ MINED ──N confirmations, status 1──▶ CONFIRMED ──core settle──▶ COMPLETED
+ *   MINED ──N confirmations, status 0──▶ FAILED ──release──▶ RELEASED (a revert is final only at the
+ *     same depth as a success: a reorged-away revert can be mined again, and succeed, on the new branch)
  *   MINED ──reorged away──▶ BROADCAST (the same signed tx is rebroadcast)
- *   SIGNED ──node refused──▶ FAILED · BROADCAST/MINED ──receipt status 0──▶ FAILED ──release──▶ RELEASED
+ *   SIGNED ──node refused, never broadcast before──▶ FAILED
  *   APPROVED/SIGNED/BROADCAST ──retries exhausted / unknown outcome──▶ NEEDS_ATTENTION
+ *   any state the processor works on ──the same step failed `maxStepFailures` times in a row──▶ NEEDS_ATTENTION
  *   NEEDS_ATTENTION ──operator retry──▶ the state it came from · ──operator fail──▶ FAILED
  *
  * Funds are held in the core from HELD on (so they cannot be traded away during review), leave
@@ -36,19 +39,28 @@ export const withdrawalStatuses = [
 export type WithdrawalStatus = (typeof withdrawalStatuses)[number];
 
 export const withdrawalTransitions: Readonly<Record<WithdrawalStatus, readonly WithdrawalStatus[]>> = {
-  REQUESTED: ['HELD', 'FAILED'],
+  REQUESTED: ['HELD', 'FAILED', 'NEEDS_ATTENTION'],
   HELD: ['APPROVED', 'PENDING_REVIEW'],
   PENDING_REVIEW: ['APPROVED', 'REJECTED'],
   APPROVED: ['SIGNED', 'NEEDS_ATTENTION', 'FAILED'],
   SIGNED: ['BROADCAST', 'FAILED', 'NEEDS_ATTENTION'],
   BROADCAST: ['MINED', 'FAILED', 'NEEDS_ATTENTION'],
-  MINED: ['CONFIRMED', 'BROADCAST', 'FAILED'],
-  CONFIRMED: ['COMPLETED'],
+  MINED: ['CONFIRMED', 'BROADCAST', 'FAILED', 'NEEDS_ATTENTION'],
+  CONFIRMED: ['COMPLETED', 'NEEDS_ATTENTION'],
   COMPLETED: [],
-  REJECTED: ['RELEASED'],
-  FAILED: ['RELEASED'],
+  REJECTED: ['RELEASED', 'NEEDS_ATTENTION'],
+  FAILED: ['RELEASED', 'NEEDS_ATTENTION'],
   RELEASED: [],
-  NEEDS_ATTENTION: ['APPROVED', 'SIGNED', 'BROADCAST', 'FAILED'],
+  NEEDS_ATTENTION: [
+    'REQUESTED',
+    'APPROVED',
+    'SIGNED',
+    'BROADCAST',
+    'MINED',
+    'CONFIRMED',
+    'FAILED',
+    'REJECTED',
+  ],
 };
 
 export function isWithdrawalStatus(value: string): value is WithdrawalStatus {
@@ -181,6 +193,20 @@ export const defaultAmlSettings = {
 
 /** Broadcast attempts of one signed transaction before it needs an operator. */
 export const defaultMaxBroadcastAttempts = 5;
+
+/**
+ * Consecutive errors of one processor step on one withdrawal (a node or core answer the processor
+ * cannot use) before it is parked in NEEDS_ATTENTION, so one bad withdrawal never stops the others.
+ */
+export const defaultMaxStepFailures = 10;
+
+/** States an operator's `failWithdrawal` may abandon from NEEDS_ATTENTION (before the money left). */
+export const operatorFailableFrom: ReadonlySet<WithdrawalStatus> = new Set([
+  'APPROVED',
+  'SIGNED',
+  'BROADCAST',
+  'MINED',
+]);
 
 export function exhaustedRetries(attempts: number, maxAttempts: number): boolean {
   return attempts >= maxAttempts;

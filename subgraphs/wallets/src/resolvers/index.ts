@@ -5,6 +5,7 @@ import type { SubgraphContext } from '../context.ts';
 import {
   canReadWalletOf,
   currencyDecimals,
+  isWalletStaff,
   depositCurrency,
   pageSize,
   type TransactionRecord,
@@ -56,6 +57,8 @@ function withdrawalsOn(context: SubgraphContext): WithdrawalService {
 
 function operatorOf(context: SubgraphContext, ...roles: Array<'ADMIN' | 'COMPLIANCE' | 'SUPPORT'>) {
   const { userId, role } = requireRole(context.identity, ...roles);
+  // Staff powers are a signed-in person's, never an API key's (whatever role it names).
+  if (context.identity.kind !== 'user') throw apiError('FORBIDDEN', 'Staff actions need a signed-in user.');
   return { userId, role };
 }
 
@@ -141,12 +144,21 @@ export const resolvers: Resolvers = {
       const transaction = await findTransaction(db, reference.id);
       return transaction && canReadWalletOf(identity, transaction.userId) ? transaction : null;
     },
-    statusHistory: (transaction, _args, { db }) => statusHistoryOf(db, transaction.id),
+    // Who decided and why (officers' ids, review notes) are compliance internals: staff see them,
+    // the owner sees the statuses only.
+    statusHistory: async (transaction, _args, { db, identity }) => {
+      const history = await statusHistoryOf(db, transaction.id);
+      return isWalletStaff(identity)
+        ? history
+        : history.map((change) => ({ ...change, actor: null, reason: null }));
+    },
     amount: (transaction) =>
       formatDecimal(transaction.amountBaseUnits, currencyDecimals(transaction.currency)),
     user: (transaction) => ({ id: transaction.userId }),
     failureReason: async (transaction, _args, { db }) =>
       (await detailsOf(transaction, db))?.failureReason ?? null,
+    // Still shown to the owner: tests/money-trail.e2e.test.ts (lead-owned) reads them as the
+    // owner; hiding them from owners (staff only, like statusHistory's actor and reason) waits for it.
     amlFlags: async (transaction, _args, { db }) => [...((await detailsOf(transaction, db))?.amlFlags ?? [])],
     attentionReason: async (transaction, _args, { db }) =>
       (await detailsOf(transaction, db))?.attentionReason ?? null,

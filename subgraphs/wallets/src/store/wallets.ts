@@ -2,7 +2,7 @@
  * Wallets repository: deposit addresses and the transaction history. Amounts are NUMERIC(78,0)
  * base units, read back as text and turned into bigint.
  */
-import type { Database, Queryable } from '@graphex/runtime';
+import { enqueueAudit, type Database, type Queryable } from '@graphex/runtime';
 import { assetSpec } from '@graphex/schema';
 import type { DepositKeyring } from '../chain/deposit-keys.ts';
 import type { DepositAddress, TransactionRecord, TransactionType } from '../domain/transaction.ts';
@@ -51,7 +51,19 @@ export async function depositAddressFor(
        RETURNING user_id, currency, address, derivation_index`,
       [userId, currency, chain, address, index, keyring.fingerprint],
     );
-    if (inserted.rows[0]) return toAddress(inserted.rows[0]);
+    if (inserted.rows[0]) {
+      // A new address the exchange will credit: audited in the same DB transaction.
+      await enqueueAudit(tx, `deposit-address:${userId}:${currency}`, {
+        occurredAt: new Date(),
+        actor: auditUserId(userId) ?? 'unknown-user',
+        actorRole: 'USER',
+        action: 'DEPOSIT_ADDRESS_CREATED',
+        requestId: `deposit-address:${userId}:${currency}`,
+        targetUserId: auditUserId(userId),
+        details: { currency, chain, address, derivationIndex: String(index) },
+      });
+      return toAddress(inserted.rows[0]);
+    }
     const winner = await tx.query<AddressRow>(
       'SELECT user_id, currency, address, derivation_index FROM deposit_addresses WHERE user_id = $1 AND currency = $2',
       [userId, currency],
@@ -179,4 +191,9 @@ export async function listUserTransactions(
     [userId, afterId, limit],
   );
   return result.rows.map(toTransaction);
+}
+
+/** Audit entries name their user by UUID; any other id (never issued by identity) is left out. */
+function auditUserId(userId: string): string | null {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(userId) ? userId : null;
 }

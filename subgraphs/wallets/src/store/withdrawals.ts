@@ -3,6 +3,7 @@
  * state transition with its status-history entry in one DB transaction, the hot wallet's nonce, the
  * address allowlist and the operator's listing.
  */
+import { randomUUID } from 'node:crypto';
 import { enqueueAudit, formatDecimal, type Database, type Queryable } from '@graphex/runtime';
 import { apiError, assetSpec } from '@graphex/schema';
 import {
@@ -41,6 +42,8 @@ export interface WithdrawalRow {
   readonly failureReason: string | null;
   readonly attentionReason: string | null;
   readonly attentionFrom: WithdrawalStatus | null;
+  /** Consecutive errors of the processor's step on it (reset when a step succeeds). */
+  readonly stepFailures: number;
 }
 
 interface WithdrawalDbRow {
@@ -68,6 +71,7 @@ interface WithdrawalDbRow {
   failure_reason: string | null;
   attention_reason: string | null;
   attention_from: WithdrawalStatus | null;
+  step_failures: number;
 }
 
 const withdrawalSelect = `SELECT w.transaction_id, t.user_id, t.currency, t.amount_base_units::text AS amount_base_units,
@@ -75,8 +79,8 @@ const withdrawalSelect = `SELECT w.transaction_id, t.user_id, t.currency, t.amou
   w.core_withdrawal_id::text AS core_withdrawal_id, w.core_intent,
   w.core_intent_after_event_seq::text AS core_intent_after_event_seq, w.core_intent_at, w.aml_flags,
   w.nonce::text AS nonce, w.raw_tx, w.broadcast_attempts, w.block_number::text AS block_number,
-  w.network_fee_wei::text AS network_fee_wei, w.failure_reason, w.attention_reason, w.attention_from
-  FROM withdrawals w JOIN transactions t ON t.id = w.transaction_id`;
+  w.network_fee_wei::text AS network_fee_wei, w.failure_reason, w.attention_reason, w.attention_from,
+  w.step_failures FROM withdrawals w JOIN transactions t ON t.id = w.transaction_id`;
 
 const num = (value: string | null): number | null => (value === null ? null : Number(value));
 
@@ -105,6 +109,7 @@ const toWithdrawal = (row: WithdrawalDbRow): WithdrawalRow => ({
   failureReason: row.failure_reason,
   attentionReason: row.attention_reason,
   attentionFrom: row.attention_from,
+  stepFailures: Number(row.step_failures),
 });
 
 export async function findWithdrawal(db: Queryable, transactionId: string): Promise<WithdrawalRow | null> {
@@ -230,18 +235,37 @@ export async function recordWithdrawalRequest(
 
 /**
  * Forgets a request the core refused to hold (insufficient funds): a refusal changes nothing, and
- * the same idempotency key may be used again. Only a REQUESTED row whose hold was refused.
+ * the same idempotency key may be used again. Only a REQUESTED row whose hold was refused. Its
+ * WITHDRAWAL_REQUESTED audit record is already queued, so the outcome (WITHDRAWAL_REFUSED with the
+ * API code the core's answer maps to) is queued in the same DB transaction as the delete.
  */
-export async function forgetRefusedRequest(db: Database, transactionId: string): Promise<void> {
+export async function forgetRefusedRequest(db: Database, transactionId: string, code: string): Promise<void> {
   await db.transaction(async (tx) => {
-    const removed = await tx.query(
+    const removed = await tx.query<{ user_id: string; currency: string; amount_base_units: string }>(
       `DELETE FROM withdrawals w USING transactions t
-       WHERE w.transaction_id = $1 AND t.id = w.transaction_id AND t.status = 'REQUESTED' RETURNING w.transaction_id`,
+       WHERE w.transaction_id = $1 AND t.id = w.transaction_id AND t.status = 'REQUESTED'
+       RETURNING w.transaction_id, t.user_id, t.currency, t.amount_base_units::text AS amount_base_units`,
       [transactionId],
     );
-    if (removed.rows.length !== 1) throw new Error(`Withdrawal ${transactionId} is not a refused request`);
+    const row = removed.rows[0];
+    if (removed.rows.length !== 1 || !row)
+      throw new Error(`Withdrawal ${transactionId} is not a refused request`);
     await tx.query('DELETE FROM transaction_status_history WHERE transaction_id = $1', [transactionId]);
     await tx.query('DELETE FROM transactions WHERE id = $1', [transactionId]);
+    await enqueueAudit(tx, `withdrawal:${transactionId}:refused`, {
+      occurredAt: new Date(),
+      actor: 'service:wallets',
+      actorRole: 'SERVICE',
+      action: 'WITHDRAWAL_REFUSED',
+      requestId: `withdrawal:${transactionId}`,
+      targetUserId: auditUserId(row.user_id),
+      details: {
+        transactionId,
+        currency: row.currency,
+        amount: formatDecimal(BigInt(row.amount_base_units), assetSpec(row.currency)!.decimals),
+        code,
+      },
+    });
   });
 }
 
@@ -265,6 +289,7 @@ export interface WithdrawalChanges {
   readonly failureReason?: string;
   readonly attentionReason?: string | null;
   readonly attentionFrom?: WithdrawalStatus | null;
+  readonly stepFailures?: number;
   /** On the Transaction row. */
   readonly txHash?: string;
   readonly confirmations?: number;
@@ -289,6 +314,7 @@ const columnOf: Record<Exclude<keyof WithdrawalChanges, 'txHash' | 'confirmation
   failureReason: 'failure_reason',
   attentionReason: 'attention_reason',
   attentionFrom: 'attention_from',
+  stepFailures: 'step_failures',
 };
 
 /** Thrown when the stored state does not allow the transition (INVALID_STATE_TRANSITION). */
@@ -439,6 +465,48 @@ export async function updateWithdrawal(
   return (await findWithdrawal(tx, transactionId))!;
 }
 
+/**
+ * Counts one more consecutive error of the processor's step on a withdrawal. At `maxFailures` the
+ * withdrawal goes to NEEDS_ATTENTION from the state it is in now (an operator's retry returns it
+ * there), with `error` as its attention reason; the counter starts again from 0.
+ */
+export async function recordStepFailure(
+  db: Database,
+  transactionId: string,
+  maxFailures: number,
+  error: string,
+): Promise<WithdrawalRow | null> {
+  return db.transaction(async (tx) => {
+    const counted = await tx.query<{ step_failures: number; status: WithdrawalStatus }>(
+      `UPDATE withdrawals w SET step_failures = w.step_failures + 1 FROM transactions t
+       WHERE w.transaction_id = $1 AND t.id = w.transaction_id RETURNING w.step_failures, t.status`,
+      [transactionId],
+    );
+    const row = counted.rows[0];
+    if (!row) return null;
+    const failures = Number(row.step_failures);
+    if (failures < maxFailures || !canTransitionWithdrawal(row.status, 'NEEDS_ATTENTION')) {
+      return findWithdrawal(tx, transactionId);
+    }
+    const reason = `${error.slice(0, 400)} (failed ${failures} times in a row)`;
+    return applyTransitions(tx, transactionId, [
+      {
+        from: [row.status],
+        to: 'NEEDS_ATTENTION',
+        changes: { attentionReason: reason, attentionFrom: row.status, stepFailures: 0 },
+        reason,
+      },
+    ]);
+  });
+}
+
+/** A step on the withdrawal succeeded: its count of consecutive errors starts again. */
+export async function clearStepFailures(db: Queryable, transactionId: string): Promise<void> {
+  await db.query('UPDATE withdrawals SET step_failures = 0 WHERE transaction_id = $1 AND step_failures > 0', [
+    transactionId,
+  ]);
+}
+
 /** Withdrawals in one of `statuses`, oldest first (nonce order for the signed ones). */
 export async function withdrawalsInStatus(
   db: Queryable,
@@ -453,14 +521,17 @@ export async function withdrawalsInStatus(
   return result.rows.map(toWithdrawal);
 }
 
-/** Withdrawals with a core command possibly in flight, whose intent is older than `olderThanMs`. */
+/**
+ * Withdrawals with a core command possibly in flight, whose intent is older than `olderThanMs`
+ * (not those parked in NEEDS_ATTENTION: an operator's retry puts them back first).
+ */
 export async function withdrawalsWithIntent(
   db: Queryable,
   olderThanMs: number,
   limit: number,
 ): Promise<WithdrawalRow[]> {
   const result = await db.query<WithdrawalDbRow>(
-    `${withdrawalSelect} WHERE w.core_intent IS NOT NULL
+    `${withdrawalSelect} WHERE w.core_intent IS NOT NULL AND t.status <> 'NEEDS_ATTENTION'
        AND w.core_intent_at <= now() - $1 * interval '1 millisecond'
      ORDER BY w.core_withdrawal_id LIMIT $2`,
     [olderThanMs, limit],
@@ -590,6 +661,25 @@ export async function allowlistOf(db: Queryable, userId: string): Promise<string
 
 export const maxAllowlistEntries = 100;
 
+/** The allowlist change, audited in the same DB transaction (a changed allowlist moves money). */
+async function auditAllowlist(
+  tx: Queryable,
+  userId: string,
+  address: string,
+  action: 'WITHDRAWAL_ADDRESS_ADDED' | 'WITHDRAWAL_ADDRESS_REMOVED',
+): Promise<void> {
+  // Each change is its own event (an address can be added, removed and added again).
+  await enqueueAudit(tx, `allowlist:${randomUUID()}`, {
+    occurredAt: new Date(),
+    actor: auditUserId(userId) ?? 'unknown-user',
+    actorRole: 'USER',
+    action,
+    requestId: `allowlist:${userId}`,
+    targetUserId: auditUserId(userId),
+    details: { address },
+  });
+}
+
 export async function addToAllowlist(db: Database, userId: string, address: string): Promise<void> {
   await db.transaction(async (tx) => {
     const count = await tx.query<{ count: string }>(
@@ -599,19 +689,26 @@ export async function addToAllowlist(db: Database, userId: string, address: stri
     if (Number(count.rows[0]!.count) >= maxAllowlistEntries) {
       throw apiError('LIMIT_EXCEEDED', `At most ${maxAllowlistEntries} allowlisted withdrawal addresses.`);
     }
-    await tx.query(
-      'INSERT INTO withdrawal_allowlist (user_id, address) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+    const inserted = await tx.query(
+      'INSERT INTO withdrawal_allowlist (user_id, address) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING address',
       [userId, address.toLowerCase()],
     );
+    if (inserted.rows.length === 1) {
+      await auditAllowlist(tx, userId, address.toLowerCase(), 'WITHDRAWAL_ADDRESS_ADDED');
+    }
   });
 }
 
-export async function removeFromAllowlist(db: Queryable, userId: string, address: string): Promise<boolean> {
-  const result = await db.query(
-    'DELETE FROM withdrawal_allowlist WHERE user_id = $1 AND address = $2 RETURNING address',
-    [userId, address.toLowerCase()],
-  );
-  return result.rows.length === 1;
+export async function removeFromAllowlist(db: Database, userId: string, address: string): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const result = await tx.query(
+      'DELETE FROM withdrawal_allowlist WHERE user_id = $1 AND address = $2 RETURNING address',
+      [userId, address.toLowerCase()],
+    );
+    if (result.rows.length !== 1) return false;
+    await auditAllowlist(tx, userId, address.toLowerCase(), 'WITHDRAWAL_ADDRESS_REMOVED');
+    return true;
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
