@@ -111,7 +111,7 @@ export type Transaction = {
   __typename?: 'Transaction';
   /** Deposit address credited, or withdrawal destination. */
   address?: Maybe<Scalars['String']['output']>;
-  /** AML rules that sent a withdrawal to compliance review (empty when none). */
+  /** AML rules that sent a withdrawal to compliance review. Staff only: empty for the owner (and when none). */
   amlFlags: Array<Scalars['String']['output']>;
   amount: Scalars['Decimal']['output'];
   /** Why a withdrawal needs an operator (status NEEDS_ATTENTION), else null. */
@@ -143,7 +143,7 @@ export type Transaction = {
 /** One step of a transaction's state machine. */
 export type TransactionStatusChange = {
   __typename?: 'TransactionStatusChange';
-  /** The operator or compliance officer who made this change (null when the service did). */
+  /** The operator or compliance officer who made this change (null when the service did). Staff only: null for the owner. */
   actor?: Maybe<Scalars['String']['output']>;
   /** When the transaction entered this status. */
   at: Scalars['DateTime']['output'];
@@ -151,7 +151,7 @@ export type TransactionStatusChange = {
   blockNumber?: Maybe<Scalars['Int']['output']>;
   /** Confirmations at that moment. */
   confirmations: Scalars['Int']['output'];
-  /** Why (an operator's reason, AML flags, a failure), when there is one. */
+  /** Why (an operator's reason, AML flags, a failure), when there is one. Staff only: null for the owner. */
   reason?: Maybe<Scalars['String']['output']>;
   status: Scalars['String']['output'];
 };

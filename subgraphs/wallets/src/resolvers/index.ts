@@ -144,8 +144,8 @@ export const resolvers: Resolvers = {
       const transaction = await findTransaction(db, reference.id);
       return transaction && canReadWalletOf(identity, transaction.userId) ? transaction : null;
     },
-    // Who decided and why (officers' ids, review notes) are compliance internals: staff see them,
-    // the owner sees the statuses only.
+    // Who decided and why (officers' ids, review notes) and the AML flags are compliance
+    // internals: staff see them, the owner sees the statuses only.
     statusHistory: async (transaction, _args, { db, identity }) => {
       const history = await statusHistoryOf(db, transaction.id);
       return isWalletStaff(identity)
@@ -157,9 +157,8 @@ export const resolvers: Resolvers = {
     user: (transaction) => ({ id: transaction.userId }),
     failureReason: async (transaction, _args, { db }) =>
       (await detailsOf(transaction, db))?.failureReason ?? null,
-    // Still shown to the owner: tests/money-trail.e2e.test.ts (lead-owned) reads them as the
-    // owner; hiding them from owners (staff only, like statusHistory's actor and reason) waits for it.
-    amlFlags: async (transaction, _args, { db }) => [...((await detailsOf(transaction, db))?.amlFlags ?? [])],
+    amlFlags: async (transaction, _args, { db, identity }) =>
+      isWalletStaff(identity) ? [...((await detailsOf(transaction, db))?.amlFlags ?? [])] : [],
     attentionReason: async (transaction, _args, { db }) =>
       (await detailsOf(transaction, db))?.attentionReason ?? null,
     networkFee: async (transaction, _args, { db }) => {
