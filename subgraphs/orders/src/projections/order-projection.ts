@@ -52,11 +52,9 @@ export async function projectionPosition(db: Queryable, stream = coreStream): Pr
 /** The assets and markets the projection has stored (what the core announced so far). */
 export async function loadCatalog(db: Queryable): Promise<MarketCatalog> {
   const catalog = new MarketCatalog();
-  const assets = await db.query<{ asset_id: number; symbol: string; decimals: number }>(
-    'SELECT asset_id, symbol, decimals FROM core_assets ORDER BY asset_id',
-  );
-  for (const row of assets.rows)
-    catalog.addAsset({ assetId: Number(row.asset_id), symbol: row.symbol, decimals: Number(row.decimals) });
+  // Markets first, then assets: another instance's projection may commit while we read, and an
+  // asset is committed no later than any market naming it, so the assets read second cover every
+  // market read first (READ COMMITTED; a single-connection PGlite sees no interleaving at all).
   const markets = await db.query<{
     market_id: number;
     symbol: string;
@@ -76,6 +74,11 @@ export async function loadCatalog(db: Queryable): Promise<MarketCatalog> {
        taker_fee_ppm, max_price_ticks::text AS max_price_ticks, max_quantity_lots::text AS max_quantity_lots, halted
      FROM core_markets ORDER BY market_id`,
   );
+  const assets = await db.query<{ asset_id: number; symbol: string; decimals: number }>(
+    'SELECT asset_id, symbol, decimals FROM core_assets ORDER BY asset_id',
+  );
+  for (const row of assets.rows)
+    catalog.addAsset({ assetId: Number(row.asset_id), symbol: row.symbol, decimals: Number(row.decimals) });
   for (const row of markets.rows) {
     catalog.addMarket({
       marketId: Number(row.market_id),
