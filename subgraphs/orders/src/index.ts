@@ -37,7 +37,7 @@ import type { SubgraphContext } from './context.ts';
 import type { MarketCatalog } from './domain/market.ts';
 import {
   applyCoreEvents,
-  loadCatalog,
+  loadCatalogAndPosition,
   maxEventsPerBatch,
   projectionPosition,
 } from './projections/order-projection.ts';
@@ -82,14 +82,21 @@ export async function createOrdersService(options: OrdersServiceOptions): Promis
   const ownBus = options.bus === undefined;
   const bus =
     options.bus ?? createMemoryBus((error) => logger.error('order stream handler failed', { error }));
-  const catalog = await loadCatalog(db);
+  const start = await loadCatalogAndPosition(db);
+  const { catalog } = start;
+  let startPosition: number | null = start.position;
   const projection = await startProjectionRunner({
     name: 'orders',
     readModel: 'order',
     core,
     logger,
     maxEventsPerBatch,
-    readPosition: () => projectionPosition(db),
+    // First the position the catalog was read at; afterwards (resubscribing) the stored one.
+    readPosition: async () => {
+      const position = startPosition ?? (await projectionPosition(db));
+      startPosition = null;
+      return position;
+    },
     apply: async (events) => {
       const result = await applyCoreEvents(db, catalog, events);
       // Only after the commit: a subscriber that reads the read model sees what it was told.
@@ -216,6 +223,7 @@ export async function startOrders(
 export {
   applyCoreEvents,
   loadCatalog,
+  loadCatalogAndPosition,
   projectionPosition,
   ProjectionInvariantError,
 } from './projections/order-projection.ts';

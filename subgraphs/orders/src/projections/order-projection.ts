@@ -98,6 +98,21 @@ export async function loadCatalog(db: Queryable): Promise<MarketCatalog> {
   return catalog;
 }
 
+/**
+ * The catalog and the position from one snapshot. Another instance sharing the database may apply
+ * batches meanwhile; read at different moments, the catalog could miss a market whose events are
+ * already behind the position — events this instance would then never see.
+ */
+export async function loadCatalogAndPosition(
+  db: Database,
+): Promise<{ catalog: MarketCatalog; position: number }> {
+  return db.transaction(async (tx) => {
+    await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+    const position = await projectionPosition(tx);
+    return { catalog: await loadCatalog(tx), position };
+  });
+}
+
 async function lockPosition(tx: Queryable): Promise<number> {
   await tx.query(
     'INSERT INTO projection_positions (stream, last_sequence) VALUES ($1, 0) ON CONFLICT (stream) DO NOTHING',
