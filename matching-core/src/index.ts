@@ -34,5 +34,10 @@ export {
   type InProcessCoreClient,
   type InProcessCoreOptions,
 } from './client/in-process.ts';
-export { connectCoreClient, CoreUnavailableError, type RemoteCoreOptions } from './service/remote-client.ts';
+export {
+  connectConfiguredCore,
+  connectCoreClient,
+  CoreUnavailableError,
+  type RemoteCoreOptions,
+} from './service/remote-client.ts';
 export { startCoreService, type CoreServiceOptions, type RunningCoreService } from './service/server.ts';

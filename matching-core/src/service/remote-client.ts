@@ -13,7 +13,7 @@ import {
   type PublicCoreEvent,
   type SubmitOutcome,
 } from '@graphex/schema';
-import { signServiceToken } from '@graphex/runtime';
+import { matchingCoreUrl, signServiceToken, type Logger } from '@graphex/runtime';
 import { coreMessageBytesMax, type ClientMessage, type ServerMessage } from './protocol.ts';
 
 export interface RemoteCoreOptions {
@@ -214,4 +214,22 @@ export function connectCoreClient(options: RemoteCoreOptions): CoreClient {
       }
     },
   };
+}
+
+/**
+ * The client a subgraph service uses when no core is injected: the core service at
+ * MATCHING_CORE_URL, authenticated as `serviceName`, connection failures logged as warnings (it
+ * reconnects by itself).
+ */
+export function connectConfiguredCore(
+  serviceName: string,
+  options: { readonly internalTokenSecret: string; readonly logger: Pick<Logger, 'warn'> },
+): CoreClient {
+  return connectCoreClient({
+    url: matchingCoreUrl(),
+    internalTokenSecret: options.internalTokenSecret,
+    serviceName,
+    onConnectionError: (error) =>
+      options.logger.warn('matching core connection failed', { error: error.message }),
+  });
 }

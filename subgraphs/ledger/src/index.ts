@@ -19,7 +19,6 @@ import { buildSubgraphSchema, type GraphQLResolverMap } from '@apollo/subgraph';
 import type { CoreClient } from '@graphex/schema';
 import {
   createLogger,
-  matchingCoreUrl,
   openDatabase,
   startAuditRelay,
   startProjectionRunner,
@@ -172,13 +171,10 @@ export async function startLedger(
   try {
     let core = overrides.coreClient;
     if (!core) {
-      const { connectCoreClient } = await import('@graphex/matching-core');
-      const remote = connectCoreClient({
-        url: matchingCoreUrl(),
+      const { connectConfiguredCore } = await import('@graphex/matching-core');
+      const remote = connectConfiguredCore('ledger', {
         internalTokenSecret: config.internalTokenSecret,
-        serviceName: 'ledger',
-        onConnectionError: (error) =>
-          logger.warn('matching core connection failed', { error: error.message }),
+        logger,
       });
       closers.push(() => remote.close());
       core = remote;

@@ -10,7 +10,6 @@ import { fileURLToPath } from 'node:url';
 import {
   createLogger,
   loadConfig,
-  matchingCoreUrl,
   openBus,
   openDatabase,
   subgraphPort,
@@ -178,13 +177,8 @@ export interface MarketDataOverrides {
 
 /** The remote core service client (MATCHING_CORE_URL, or the core service's default port). */
 async function connectRemoteCore(config: PlatformConfig, logger: Logger): Promise<CoreClient> {
-  const { connectCoreClient } = await import('@graphex/matching-core');
-  return connectCoreClient({
-    url: matchingCoreUrl(),
-    internalTokenSecret: config.internalTokenSecret,
-    serviceName: 'market-data',
-    onConnectionError: (error) => logger.warn('matching core connection failed', { error: error.message }),
-  });
+  const { connectConfiguredCore } = await import('@graphex/matching-core');
+  return connectConfiguredCore('market-data', { internalTokenSecret: config.internalTokenSecret, logger });
 }
 
 /**

@@ -16,7 +16,6 @@ import {
   createLogger,
   createMemoryBus,
   loadConfig,
-  matchingCoreUrl,
   openBus,
   openDatabase,
   startAuditRelay,
@@ -183,13 +182,10 @@ export async function startOrders(
   try {
     let core = overrides.coreClient;
     if (!core) {
-      const { connectCoreClient } = await import('@graphex/matching-core');
-      const remote = connectCoreClient({
-        url: matchingCoreUrl(),
+      const { connectConfiguredCore } = await import('@graphex/matching-core');
+      const remote = connectConfiguredCore('orders', {
         internalTokenSecret: config.internalTokenSecret,
-        serviceName: 'orders',
-        onConnectionError: (error) =>
-          logger.warn('matching core connection failed', { error: error.message }),
+        logger,
       });
       closers.push(() => remote.close());
       core = remote;

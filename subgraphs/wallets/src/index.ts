@@ -18,7 +18,6 @@ import {
   createLogger,
   headerValue,
   loadConfig,
-  matchingCoreUrl,
   openDatabase,
   sendJson,
   serviceTokenHeader,
@@ -205,13 +204,10 @@ export async function startWallets(
     } else {
       let core = overrides.coreClient;
       if (!core) {
-        const { connectCoreClient } = await import('@graphex/matching-core');
-        const remote = connectCoreClient({
-          url: matchingCoreUrl(),
+        const { connectConfiguredCore } = await import('@graphex/matching-core');
+        const remote = connectConfiguredCore('wallets', {
           internalTokenSecret: config.internalTokenSecret,
-          serviceName: 'wallets',
-          onConnectionError: (error) =>
-            logger.warn('matching core connection failed', { error: error.message }),
+          logger,
         });
         closers.push(() => remote.close());
         core = remote;
