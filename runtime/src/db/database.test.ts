@@ -105,6 +105,61 @@ describe.each(adapters)('storage port on $name', ({ name, url }) => {
     expect(row.rows[0]?.balance).toBe('20');
   });
 
+  it('binds arrays, JSON, booleans, timestamps, bigints and nulls the same on every run of a statement', async () => {
+    const sql = `SELECT $1::text[] AS ids, ($2::jsonb)->>'k' AS k, $3::boolean AS flag,
+       $4::timestamptz AS at, $5::bigint::text AS big, $6::text IS NULL AS missing`;
+    const at = new Date('2026-01-02T03:04:05.678Z');
+    for (const ids of [['a', 'b,c', 'd"e'], [], ["o'q"]]) {
+      const result = await test.db.query<{
+        ids: string[];
+        k: string;
+        flag: boolean;
+        at: Date;
+        big: string;
+        missing: boolean;
+      }>(sql, [ids, JSON.stringify({ k: `v${ids.length}` }), ids.length > 0, at, 2n ** 62n, null]);
+      expect(result.rows).toEqual([
+        { ids, k: `v${ids.length}`, flag: ids.length > 0, at, big: String(2n ** 62n), missing: true },
+      ]);
+    }
+  });
+
+  it('counts affected rows of parameterized writes', async () => {
+    await test.db.query('INSERT INTO accounts (id, balance) VALUES ($1, $2), ($3, $4)', [
+      'r1',
+      '1',
+      'r2',
+      '2',
+    ]);
+    const updated = await test.db.query('UPDATE accounts SET owner = $1 WHERE id = ANY($2::text[])', [
+      'o',
+      ['r1', 'r2', 'missing'],
+    ]);
+    expect(updated.rowCount).toBe(2);
+    const none = await test.db.query('UPDATE accounts SET owner = $1 WHERE id = $2', ['o', 'missing']);
+    expect(none.rowCount).toBe(0);
+  });
+
+  it('answers right with more distinct statements than it keeps prepared, and after errors', async () => {
+    // 300 distinct texts evict the oldest prepared statements; each must still answer its own SQL.
+    for (let i = 0; i < 300; i += 1) {
+      const result = await test.db.query<{ n: string }>(`SELECT ($1::int + ${i})::text AS n`, [1]);
+      expect(result.rows[0]?.n).toBe(String(i + 1));
+    }
+    const first = await test.db.query<{ n: string }>('SELECT ($1::int + 0)::text AS n', [7]);
+    expect(first.rows[0]?.n).toBe('7');
+    // A failing execution (CHECK violation) and a statement that does not parse leave later ones working.
+    await test.db.query('INSERT INTO accounts (id, balance) VALUES ($1, $2)', ['e1', '1']);
+    const debit = 'UPDATE accounts SET balance = balance - $2 WHERE id = $1';
+    await expect(test.db.query(debit, ['e1', '5'])).rejects.toThrow();
+    await expect(test.db.query('SELEKT $1::int', [1])).rejects.toThrow();
+    expect((await test.db.query(debit, ['e1', '1'])).rowCount).toBe(1);
+    const row = await test.db.query<{ balance: string }>('SELECT balance FROM accounts WHERE id = $1', [
+      'e1',
+    ]);
+    expect(row.rows[0]?.balance).toBe('0');
+  });
+
   it('re-running migrations is a no-op', async () => {
     const { migrate } = await import('./migrations.ts');
     expect(await migrate(test.db, migrationsDir)).toBe(0);
