@@ -47,7 +47,7 @@ import { createEventExecutor, type SubgraphEvent, type SubscriptionFetchContext 
 import { identityKeyOf, memoisedToken } from './identity-token.ts';
 import { resolveExecutorLimits, type SubscriptionExecutorLimits } from './limits.ts';
 import { createSubscriptionPlanner, type SubscriptionPlan } from './planner.ts';
-import { SubscriberChannel, type OverflowDecision } from './subscriber-channel.ts';
+import { SubscriberChannel, type DirectDelivery, type OverflowDecision } from './subscriber-channel.ts';
 import { createHttpSubgraphDataSource } from './subgraph-fetch.ts';
 import { createUpstreamPool, type UpstreamPool } from './upstream-pool.ts';
 import type WebSocket from 'ws';
@@ -109,6 +109,11 @@ export interface SubscriptionRequest {
    * which may never come. The server closes the socket here.
    */
   readonly onSlowConsumer?: ((error: GraphQLError) => void) | undefined;
+  /**
+   * Hands the events to a writer instead of the returned iterator (socket-writer.ts); the iterator
+   * then only ends (or rejects) with the stream.
+   */
+  readonly delivery?: DirectDelivery<ExecutionResult> | undefined;
 }
 
 export interface SubscriptionExecutorStats {
@@ -587,6 +592,7 @@ export function createSubscriptionExecutor(options: SubscriptionExecutorOptions)
         return decision;
       },
       onClose: () => joined.remove(channel),
+      direct: request.delivery,
     });
     joined.add(channel);
     return channel;

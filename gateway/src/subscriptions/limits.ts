@@ -67,6 +67,11 @@ export interface SubscriptionServerLimits {
    * is destroyed (a client that stopped reading never completes it).
    */
   readonly slowConsumerCloseGraceMs: number;
+  /**
+   * Unsent bytes a client socket may hold before its events wait in the subscribers' bounded queues
+   * (which then resynchronise or drop the subscriber when they fill).
+   */
+  readonly outputHighWaterBytes: number;
 }
 
 export const defaultServerLimits: SubscriptionServerLimits = Object.freeze({
@@ -76,6 +81,7 @@ export const defaultServerLimits: SubscriptionServerLimits = Object.freeze({
   connectionInitTimeoutMs: 3_000,
   keepAliveMs: 12_000,
   slowConsumerCloseGraceMs: 5_000,
+  outputHighWaterBytes: 64 * 1024,
 });
 
 function assertPositiveIntegers(limits: object, label: string): void {

@@ -41,6 +41,7 @@ import { apiError, errorCodeOf } from '@graphex/schema';
 import { SubscriptionCloseCode } from './close-codes.ts';
 import type { SubscriptionExecutor } from './executor.ts';
 import { resolveServerLimits, type SubscriptionServerLimits } from './limits.ts';
+import { createSocketWriter, type ConnectionOutput } from './socket-writer.ts';
 
 export interface OperationRequest {
   readonly document: DocumentNode;
@@ -139,6 +140,8 @@ interface OperationContextValue {
   readonly identity: Identity;
   readonly requestId: string;
   readonly socket: WebSocket;
+  /** The client's id of this operation (graphql-ws `subscribe` message). */
+  readonly operationId: string;
 }
 
 /** Close reasons are limited to 123 bytes by the WebSocket protocol. */
@@ -172,7 +175,34 @@ export function attachSubscriptionServer(
   const formatAll = (errors: readonly GraphQLError[]): GraphQLFormattedError[] =>
     errors.map((e) => formatError(e.toJSON(), e));
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes });
+  // No permessage-deflate: the socket writer frames events itself (socket-writer.ts).
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: limits.maxMessageBytes,
+    perMessageDeflate: false,
+  });
+  /** Each client WebSocket's underlying socket (from the upgrade), for the socket writer. */
+  const rawSockets = new WeakMap<WebSocket, Duplex>();
+  const outputs = new WeakMap<WebSocket, ConnectionOutput>();
+  /** A `next` payload as graphql-ws sends it, errors formatted like every other error. */
+  const payloadOf = (result: ExecutionResult): Record<string, unknown> => {
+    const { errors, ...rest } = result;
+    return errors ? { ...rest, errors: formatAll(errors) } : rest;
+  };
+  const socketWriter = createSocketWriter({
+    highWaterBytes: limits.outputHighWaterBytes,
+    serializePayload: (result) => Buffer.from(JSON.stringify(payloadOf(result)), 'utf8'),
+  });
+  function outputOf(socket: WebSocket): ConnectionOutput | undefined {
+    const known = outputs.get(socket);
+    if (known) return known;
+    const raw = rawSockets.get(socket);
+    if (!raw) return undefined;
+    const output = socketWriter.connection(raw, () => socket.readyState === socket.OPEN);
+    outputs.set(socket, output);
+    socket.once('close', () => output.close());
+    return output;
+  }
 
   function closeSlowConsumer(socket: WebSocket): void {
     if (socket.readyState !== socket.OPEN) return;
@@ -208,7 +238,7 @@ export function attachSubscriptionServer(
           return false;
         }
       },
-      onSubscribe: (ctx, _id, payload) => {
+      onSubscribe: (ctx, id, payload) => {
         const { socket } = ctx.extra;
         const identity = identities.get(socket);
         if (!identity) return forGraphqlWs([apiError('UNAUTHENTICATED', 'Connection is not initialised.')]);
@@ -253,7 +283,12 @@ export function attachSubscriptionServer(
             ),
           ]);
         }
-        const contextValue: OperationContextValue = { identity, requestId: randomUUID(), socket };
+        const contextValue: OperationContextValue = {
+          identity,
+          requestId: randomUUID(),
+          socket,
+          operationId: id,
+        };
         return {
           schema,
           document,
@@ -271,6 +306,7 @@ export function attachSubscriptionServer(
           identity: context.identity,
           requestId: context.requestId,
           onSlowConsumer: () => closeSlowConsumer(context.socket),
+          delivery: outputOf(context.socket)?.delivery(context.operationId),
         });
       },
       execute: async (args) => {
@@ -312,7 +348,10 @@ export function attachSubscriptionServer(
       rejectUpgrade(socket, '503 Service Unavailable');
       return;
     }
-    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      rawSockets.set(ws, socket);
+      wss.emit('connection', ws, request);
+    });
   };
   httpServer.on('upgrade', onUpgrade);
 

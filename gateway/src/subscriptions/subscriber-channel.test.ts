@@ -77,4 +77,75 @@ describe('SubscriberChannel', () => {
   it('refuses a capacity below one', () => {
     expect(() => channel(0)).toThrow('capacity must be a positive integer');
   });
+
+  describe('direct delivery', () => {
+    function direct(
+      capacity: number,
+      onOverflow?: (queued: readonly number[], incoming: number) => OverflowDecision<number>,
+    ) {
+      const log: string[] = [];
+      const taken: number[] = [];
+      const c: SubscriberChannel<number> = new SubscriberChannel<number>({
+        capacity,
+        onOverflow: onOverflow ?? (() => ({ kind: 'fail', error: new Error('slow') })),
+        onClose: () => log.push('closed'),
+        direct: {
+          onReadable: (channel) => log.push(`readable ${channel.queuedCount}`),
+          onEnding: (channel) => {
+            const items = channel.drain();
+            taken.push(...items);
+            log.push(`ending took ${items.length}`);
+          },
+        },
+      });
+      return { c, log, taken };
+    }
+
+    it('queues items for the writer and tells it; next() only settles when the stream ends', async () => {
+      const { c, log, taken } = direct(4);
+      let settled = false;
+      const waiting = c.next().then((result) => {
+        settled = true;
+        return result;
+      });
+      c.push(1);
+      c.push(2);
+      expect(log).toEqual(['readable 1', 'readable 2']);
+      await Promise.resolve();
+      expect(settled).toBe(false);
+      expect(c.drain()).toEqual([1, 2]);
+      expect(c.drain()).toEqual([]);
+      c.push(3);
+      c.end();
+      // The writer takes the last items before the iterator reports the end.
+      expect(taken).toEqual([3]);
+      expect(await waiting).toEqual({ value: undefined, done: true });
+      expect(log).toEqual(['readable 1', 'readable 2', 'readable 1', 'closed', 'ending took 1']);
+    });
+
+    it('applies the overflow policy when the writer does not take the items', async () => {
+      const { c, log } = direct(2, (_queued, incoming) => ({ kind: 'replace', items: [100, incoming] }));
+      for (let i = 1; i <= 3; i++) c.push(i);
+      expect(c.drain()).toEqual([100, 3]);
+      expect(log).toEqual(['readable 1', 'readable 2', 'readable 2']);
+    });
+
+    it('rejects the waiting iterator when the channel fails (slow consumer), dropping the queue', async () => {
+      const { c } = direct(1);
+      const waiting = c.next();
+      c.push(1);
+      c.push(2);
+      await expect(waiting).rejects.toThrow('slow');
+      expect(c.drain()).toEqual([]);
+    });
+
+    it('an end with an error rejects after the writer took the items', async () => {
+      const { c, taken } = direct(4);
+      c.push(1);
+      c.end(new Error('gone'));
+      expect(taken).toEqual([1]);
+      await expect(c.next()).rejects.toThrow('gone');
+      expect(await c.next()).toEqual({ value: undefined, done: true });
+    });
+  });
 });

@@ -19,6 +19,15 @@ export interface SubscriberChannelOptions<T> {
   readonly onOverflow: (queued: readonly T[], incoming: T) => OverflowDecision<T>;
   /** Called exactly once when the channel ends for any reason (consumer left, failure, end). */
   readonly onClose: () => void;
+  /** Direct delivery: a writer takes the items with `drain()` instead of `next()`. */
+  readonly direct?: DirectDelivery<T> | undefined;
+}
+
+export interface DirectDelivery<T> {
+  /** Items arrived; take them with `drain()` (soon, or the queue overflows). */
+  readonly onReadable: (channel: SubscriberChannel<T>) => void;
+  /** The stream is ending after its queued items: take them now (synchronously) with `drain()`. */
+  readonly onEnding: (channel: SubscriberChannel<T>) => void;
 }
 
 type Waiter<T> = {
@@ -32,6 +41,7 @@ export class SubscriberChannel<T> implements AsyncGenerator<T, undefined, undefi
   readonly #capacity: number;
   readonly #onOverflow: SubscriberChannelOptions<T>['onOverflow'];
   readonly #onClose: () => void;
+  readonly #direct: DirectDelivery<T> | undefined;
   #queue: T[] = [];
   #waiter: Waiter<T> | undefined;
   #state: ChannelState = 'open';
@@ -46,6 +56,7 @@ export class SubscriberChannel<T> implements AsyncGenerator<T, undefined, undefi
     this.#capacity = options.capacity;
     this.#onOverflow = options.onOverflow;
     this.#onClose = options.onClose;
+    this.#direct = options.direct;
   }
 
   /** Items waiting for the consumer (never more than the capacity). */
@@ -60,6 +71,10 @@ export class SubscriberChannel<T> implements AsyncGenerator<T, undefined, undefi
   /** Offers one item. Ignored once the channel is no longer open. */
   push(item: T): void {
     if (this.#state !== 'open') return;
+    if (this.#direct) {
+      if (this.#enqueue(item)) this.#direct.onReadable(this);
+      return;
+    }
     if (this.#waiter) {
       // The consumer is waiting, so the queue is empty: hand the item over directly.
       if (this.#queue.length !== 0) throw new Error('SubscriberChannel: a waiter with a non-empty queue.');
@@ -68,20 +83,34 @@ export class SubscriberChannel<T> implements AsyncGenerator<T, undefined, undefi
       waiter.resolve({ value: item, done: false });
       return;
     }
+    this.#enqueue(item);
+  }
+
+  /** Queues one item under the overflow policy; false when the channel failed instead. */
+  #enqueue(item: T): boolean {
     if (this.#queue.length < this.#capacity) {
       this.#queue.push(item);
-      return;
+      return true;
     }
     const decision = this.#onOverflow(this.#queue, item);
     if (decision.kind === 'replace' && decision.items.length <= this.#capacity) {
       this.#queue = [...decision.items];
-      return;
+      return true;
     }
     this.fail(
       decision.kind === 'fail'
         ? decision.error
         : new Error(`Conflation returned ${decision.items.length} items for a queue of ${this.#capacity}.`),
     );
+    return false;
+  }
+
+  /** Direct delivery: takes every queued item, oldest first. */
+  drain(): T[] {
+    if (this.#queue.length === 0) return [];
+    const items = this.#queue;
+    this.#queue = [];
+    return items;
   }
 
   /** Ends the stream after the queued items; with an error, `next()` rejects with it after them. */
@@ -90,6 +119,7 @@ export class SubscriberChannel<T> implements AsyncGenerator<T, undefined, undefi
     this.#state = 'ending';
     this.#error = error;
     this.#notifyClose();
+    this.#direct?.onEnding(this);
     if (this.#waiter) this.#settleWaiter();
   }
 
@@ -105,6 +135,18 @@ export class SubscriberChannel<T> implements AsyncGenerator<T, undefined, undefi
 
   next(): Promise<IteratorResult<T, undefined>> {
     if (this.#waiter) return Promise.reject(new Error('SubscriberChannel: concurrent next() calls.'));
+    if (this.#direct) {
+      // Items go to the writer; this settles when the stream ends.
+      if (this.#state === 'open') {
+        return new Promise((resolve, reject) => {
+          this.#waiter = { resolve, reject };
+        });
+      }
+      if (this.#state === 'ending') this.#direct.onEnding(this);
+      if (this.#queue.length > 0)
+        return Promise.reject(new Error('SubscriberChannel: the writer left items at the end.'));
+      return this.#finish();
+    }
     const item = this.#queue.shift();
     if (item !== undefined) return Promise.resolve({ value: item, done: false });
     if (this.#state === 'open') {
