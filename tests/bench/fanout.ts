@@ -7,11 +7,77 @@
  * delivery latency p50/p99 (mutation sent → event received, matched by the price level it
  * touched), SNAPSHOT resends, sequence gaps seen by any client, and gateway memory over time.
  *
- *   npm run bench:fanout -- --subscribers 5000 --rate 100 --seconds 60
+ *   npm run bench:fanout -- --subscribers 5000 --rate 100 --seconds 60 [--client graphql-ws]
+ *
+ * The subscribers speak graphql-ws' protocol (`graphql-transport-ws`) with a minimal client of
+ * this file on `ws` sockets: 5,000 of them share one process and one core with the load generator,
+ * and graphql-ws' client library costs about twice as much per message. `--client graphql-ws` uses
+ * the library instead. Also printed: the gateway's CPU use over the measured window, so figures
+ * limited by the machine rather than the gateway show as such.
  */
+import { availableParallelism } from 'node:os';
+import WebSocket from 'ws';
 import { loadConfig, signInternalIdentity } from '@graphex/runtime';
 import { connectWs, gqlOk, startPlatform } from '../harness/index.ts';
-import { argValue, round2, rssMiB, summarize } from './stats.ts';
+import { argValue, cpuSeconds, round2, rssMiB, summarize } from './stats.ts';
+
+const useLibraryClient = process.argv.includes('--client')
+  ? process.argv[process.argv.indexOf('--client') + 1] === 'graphql-ws'
+  : false;
+
+interface Subscriber {
+  dispose(): Promise<void> | void;
+}
+
+interface Sink<T> {
+  next(result: { data?: T | null; errors?: unknown }): void;
+  /** The subscription ended (error, complete or a closed socket) before the bench stopped it. */
+  ended(): void;
+}
+
+/**
+ * One graphql-transport-ws subscription on its own socket: connection_init → connection_ack →
+ * subscribe; answers pings; `next` payloads go to the sink.
+ */
+function leanSubscribe<T>(httpUrl: string, query: string, sink: Sink<T>): Subscriber {
+  const url = httpUrl.replace(/^http/, 'ws');
+  const socket = new WebSocket(url, 'graphql-transport-ws', { perMessageDeflate: false });
+  socket.on('open', () => socket.send('{"type":"connection_init","payload":{}}'));
+  socket.on('message', (data: Buffer) => {
+    const message = JSON.parse(data.toString('utf8')) as { type: string; payload?: unknown };
+    switch (message.type) {
+      case 'next':
+        sink.next(message.payload as { data?: T | null });
+        break;
+      case 'connection_ack':
+        socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query } }));
+        break;
+      case 'ping':
+        socket.send('{"type":"pong"}');
+        break;
+      case 'error':
+      case 'complete':
+        if (!disposed) sink.ended();
+        break;
+      default:
+        break;
+    }
+  });
+  socket.on('error', () => undefined);
+  let disposed = false;
+  socket.on('close', () => {
+    if (!disposed) sink.ended();
+  });
+  return {
+    dispose: () =>
+      new Promise<void>((resolve) => {
+        disposed = true;
+        if (socket.readyState === WebSocket.CLOSED) return resolve();
+        socket.once('close', () => resolve());
+        socket.close(1000);
+      }),
+  };
+}
 
 const subscriberCount = argValue('subscribers', 5000);
 const ratePerSecond = argValue('rate', 100);
@@ -40,7 +106,7 @@ async function main(): Promise<void> {
   });
   const url = platform.gatewayUrl;
   const gatewayPid = platform.processes.get('gateway')?.child.pid;
-  const clients: Array<ReturnType<typeof connectWs>> = [];
+  const clients: Subscriber[] = [];
   try {
     const admin = await gqlOk<{ login: { accessToken: string } }>(
       url,
@@ -64,42 +130,47 @@ async function main(): Promise<void> {
     let resends = 0;
     let gaps = 0;
     let connected = 0;
+    let ended = 0;
     const memory: number[] = [rssMiB(gatewayPid)];
 
+    const query = `subscription { orderBook(symbol: "BTC-USDT", depth: 50) { kind sequence bids { price } asks { price } } }`;
     for (let i = 0; i < subscriberCount; i += 1) {
-      const client = connectWs(url);
-      clients.push(client);
       let lastSequence: bigint | null = null;
       let seenSnapshot = false;
-      client.subscribe<BookEvent>(
-        {
-          query: `subscription { orderBook(symbol: "BTC-USDT", depth: 50) { kind sequence bids { price } asks { price } } }`,
-        },
-        {
-          next: (result) => {
-            const book = result.data?.orderBook;
-            if (!book) return;
-            const now = performance.now();
-            delivered += 1;
-            const sequence = BigInt(book.sequence);
-            if (book.kind === 'SNAPSHOT') {
-              if (seenSnapshot) resends += 1;
-              else connected += 1;
-              seenSnapshot = true;
-              snapshots += 1;
-            } else {
-              if (lastSequence !== null && sequence !== lastSequence + 1n) gaps += 1;
-              for (const level of [...book.bids, ...book.asks]) {
+      const sink: Sink<BookEvent> = {
+        next: (result) => {
+          const book = result.data?.orderBook;
+          if (!book) return;
+          const now = performance.now();
+          delivered += 1;
+          const sequence = BigInt(book.sequence);
+          if (book.kind === 'SNAPSHOT') {
+            if (seenSnapshot) resends += 1;
+            else connected += 1;
+            seenSnapshot = true;
+            snapshots += 1;
+          } else {
+            if (lastSequence !== null && sequence !== lastSequence + 1n) gaps += 1;
+            for (const levels of [book.bids, book.asks]) {
+              for (const level of levels) {
                 const sent = sentAt.get(level.price);
                 if (sent !== undefined) latencies.push(now - sent);
               }
             }
-            lastSequence = sequence;
-          },
-          error: () => undefined,
-          complete: () => undefined,
+          }
+          lastSequence = sequence;
         },
-      );
+        ended: () => {
+          ended += 1;
+        },
+      };
+      if (useLibraryClient) {
+        const client = connectWs(url);
+        client.subscribe<BookEvent>({ query }, { next: sink.next, error: sink.ended, complete: sink.ended });
+        clients.push(client);
+      } else {
+        clients.push(leanSubscribe(url, query, sink));
+      }
     }
     const connectDeadline = Date.now() + 120_000;
     while (connected < subscriberCount && Date.now() < connectDeadline)
@@ -118,7 +189,9 @@ async function main(): Promise<void> {
       config.internalTokenSecret,
       3600,
     );
+    const makerLatencies: number[] = [];
     const direct = async (query: string, variables: Record<string, unknown>) => {
+      const sentAt = performance.now();
       const response = await fetch(platform.urls.orders, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-graphex-identity': makerIdentity },
@@ -126,6 +199,7 @@ async function main(): Promise<void> {
       });
       const body = (await response.json()) as { data?: Record<string, { id: string }>; errors?: unknown[] };
       if (body.errors?.length) throw new Error(`maker mutation failed: ${JSON.stringify(body.errors)}`);
+      makerLatencies.push(performance.now() - sentAt);
       return body.data!;
     };
     const open: string[] = [];
@@ -134,6 +208,10 @@ async function main(): Promise<void> {
     const started = performance.now();
     let mutations = 0;
     const memoryTimer = setInterval(() => memory.push(rssMiB(gatewayPid)), 1000);
+    const gatewayCpuStart = cpuSeconds(gatewayPid);
+    const pids = [...platform.processes].map(([name, p]) => [name, p.child.pid] as const);
+    const cpuStart = new Map(pids.map(([name, pid]) => [name, cpuSeconds(pid)]));
+    const benchCpuStart = process.cpuUsage();
     let tick = 0;
     while (performance.now() - started < seconds * 1000) {
       const due = started + (tick * 1000) / ratePerSecond;
@@ -169,13 +247,23 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 2000));
     clearInterval(memoryTimer);
     const elapsed = (performance.now() - started) / 1000;
+    const gatewayCpuPercent = Math.round(((cpuSeconds(gatewayPid) - gatewayCpuStart) / elapsed) * 100);
+    const benchCpu = process.cpuUsage(benchCpuStart);
+    const cpuShares = pids.map(
+      ([name, pid]) => `${name}=${Math.round(((cpuSeconds(pid) - cpuStart.get(name)!) / elapsed) * 100)}%`,
+    );
+    cpuShares.push(`subscribers+maker=${Math.round((benchCpu.user + benchCpu.system) / 1e4 / elapsed)}%`);
+    console.log(
+      `CPU over the measured window (100% = one core of ${availableParallelism()}): ${cpuShares.join(' ')}`,
+    );
     const s = summarize(latencies);
     const memoryEnd = memory[memory.length - 1]!;
+    const makerAnswers = summarize(makerLatencies);
     console.log(
-      `maker: ${mutations} mutations (${makerErrors} failed) in ${round2(elapsed)} s, straight to the orders subgraph; gateway RSS MiB over time: ${memory.join(' ')}`,
+      `maker: answer p50 ${round2(makerAnswers.p50)} ms p99 ${round2(makerAnswers.p99)} ms; ${mutations} mutations (${makerErrors} failed) in ${round2(elapsed)} s, straight to the orders subgraph; gateway RSS MiB over time: ${memory.join(' ')}`,
     );
     console.log(
-      `bench:fanout subscribers=${connected} delivered_events_per_s=${Math.round(delivered / elapsed)} latency_p50_ms=${round2(s.p50)} latency_p99_ms=${round2(s.p99)} snapshot_resends=${resends + (snapshots - snapshotsBefore - resends)} gaps=${gaps} gateway_rss_start_mib=${memory[0]} gateway_rss_end_mib=${memoryEnd} gateway_rss_max_mib=${Math.max(...memory)}`,
+      `bench:fanout subscribers=${connected} delivered_events_per_s=${Math.round(delivered / elapsed)} latency_p50_ms=${round2(s.p50)} latency_p99_ms=${round2(s.p99)} snapshot_resends=${resends + (snapshots - snapshotsBefore - resends)} gaps=${gaps} ended_early=${ended} gateway_rss_start_mib=${memory[0]} gateway_rss_end_mib=${memoryEnd} gateway_rss_max_mib=${Math.max(...memory)} gateway_cpu_pct=${gatewayCpuPercent}`,
     );
   } finally {
     await Promise.all(clients.map((client) => client.dispose()));

@@ -49,3 +49,17 @@ export function argValue(name: string, fallback: number): number {
 }
 
 export const round2 = (value: number): number => Math.round(value * 100) / 100;
+
+/** CPU time (user + system) a process has used so far, in seconds (Linux), 0 when unknown. */
+export function cpuSeconds(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces) start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
+    return ticks / 100; // USER_HZ
+  } catch {
+    return 0;
+  }
+}
