@@ -75,7 +75,15 @@ export function foldOrderEvents(input: FoldInput): FoldOutput {
   let dirty: string[] = [];
   let currentSeq = -1;
 
+  /** Indexes of this command's fill notifications: they get their order as the command left it. */
+  let fillNotifications: number[] = [];
   const flush = (): void => {
+    for (const index of fillNotifications) {
+      const notification = notifications[index] as Extract<OrderNotification, { kind: 'fill' }>;
+      const knownOrder = orders.get(notification.fill.orderId)!;
+      notifications[index] = { ...notification, fill: { ...notification.fill, knownOrder } };
+    }
+    fillNotifications = [];
     for (const id of dirty) {
       const order = orders.get(id)!;
       notifications.push({ kind: 'order', userId: order.userId, order });
@@ -226,6 +234,7 @@ export function foldOrderEvents(input: FoldInput): FoldOutput {
             createdAt: at,
           };
           fills.push({ eventSeq: event.eventSeq, fill });
+          fillNotifications.push(notifications.length);
           notifications.push({ kind: 'fill', userId: order.userId, fill });
           const filled = add(parseFixed(order.filledQuantity), parseFixed(quantity));
           if (order.quantity !== null && compare(filled, parseFixed(order.quantity)) > 0) {

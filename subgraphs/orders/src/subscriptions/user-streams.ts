@@ -15,43 +15,59 @@ export const userTopic = (userId: string): string => `orders.user.${userId}`;
 
 export const defaultMaxBufferedEvents = 1_000;
 
+type WireOrder = Omit<OrderRecord, 'createdAt' | 'updatedAt' | 'knownFills'> & {
+  createdAt: string;
+  updatedAt: string;
+};
+
 type Wire =
+  | { k: 'order'; u: string; o: WireOrder }
   | {
-      k: 'order';
+      k: 'fill';
       u: string;
-      o: Omit<OrderRecord, 'createdAt' | 'updatedAt' | 'knownFills'> & {
-        createdAt: string;
-        updatedAt: string;
-      };
-    }
-  | { k: 'fill'; u: string; f: Omit<FillRecord, 'createdAt' | 'knownOrder'> & { createdAt: string } };
+      f: Omit<FillRecord, 'createdAt' | 'knownOrder'> & { createdAt: string };
+      /** The fill's order as the command that filled it left it (absent: read it from the read model). */
+      o?: WireOrder;
+    };
+
+function encodeOrder(record: OrderRecord): WireOrder {
+  const { knownFills: _fills, ...order } = record;
+  return { ...order, createdAt: order.createdAt.toISOString(), updatedAt: order.updatedAt.toISOString() };
+}
+
+function decodeOrder(wire: WireOrder): OrderRecord {
+  return { ...wire, createdAt: new Date(wire.createdAt), updatedAt: new Date(wire.updatedAt) };
+}
 
 export function encodeNotification(notification: OrderNotification): string {
   if (notification.kind === 'fill') {
-    const { knownOrder: _order, ...fill } = notification.fill;
+    const { knownOrder, ...fill } = notification.fill;
     return JSON.stringify({
       k: 'fill',
       u: notification.userId,
       f: { ...fill, createdAt: fill.createdAt.toISOString() },
+      ...(knownOrder ? { o: encodeOrder(knownOrder) } : {}),
     } satisfies Wire);
   }
-  const { knownFills: _fills, ...order } = notification.order;
   return JSON.stringify({
     k: 'order',
     u: notification.userId,
-    o: { ...order, createdAt: order.createdAt.toISOString(), updatedAt: order.updatedAt.toISOString() },
+    o: encodeOrder(notification.order),
   } satisfies Wire);
 }
 
 export function decodeNotification(text: string): OrderNotification {
   const wire = JSON.parse(text) as Wire;
-  if (wire.k === 'fill')
-    return { kind: 'fill', userId: wire.u, fill: { ...wire.f, createdAt: new Date(wire.f.createdAt) } };
-  return {
-    kind: 'order',
-    userId: wire.u,
-    order: { ...wire.o, createdAt: new Date(wire.o.createdAt), updatedAt: new Date(wire.o.updatedAt) },
-  };
+  if (wire.k === 'fill') {
+    const fill: FillRecord = { ...wire.f, createdAt: new Date(wire.f.createdAt) };
+    // `Fill.order` then needs no read of the read model per delivered fill.
+    return {
+      kind: 'fill',
+      userId: wire.u,
+      fill: wire.o ? { ...fill, knownOrder: decodeOrder(wire.o) } : fill,
+    };
+  }
+  return { kind: 'order', userId: wire.u, order: decodeOrder(wire.o) };
 }
 
 /** Publishes a committed batch's notifications, in order. A bus failure loses live events, never data. */
