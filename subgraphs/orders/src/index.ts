@@ -31,7 +31,7 @@ import {
   type ProjectionRunner,
   type RunningService,
 } from '@graphex/runtime';
-import type { CoreClient } from '@graphex/schema';
+import type { CoreClient, PublicCoreEvent } from '@graphex/schema';
 import type { SubgraphContext } from './context.ts';
 import type { MarketCatalog } from './domain/market.ts';
 import {
@@ -84,6 +84,8 @@ export async function createOrdersService(options: OrdersServiceOptions): Promis
   const start = await loadCatalogAndPosition(db);
   const { catalog } = start;
   let startPosition: number | null = start.position;
+  // Set once trading exists (the runner may deliver a batch before that: nothing is cached yet).
+  let observeCoreEvents: ((events: readonly PublicCoreEvent[]) => void) | null = null;
   const projection = await startProjectionRunner({
     name: 'orders',
     readModel: 'order',
@@ -98,12 +100,15 @@ export async function createOrdersService(options: OrdersServiceOptions): Promis
     },
     apply: async (events) => {
       const result = await applyCoreEvents(db, catalog, events);
+      // Applied here or by another instance: either way the read model now holds these events.
+      observeCoreEvents?.(events);
       // Only after the commit: a subscriber that reads the read model sees what it was told.
       await publishNotifications(bus, result.notifications, logger);
       return result.position;
     },
   });
   const trading = createTrading({ core, catalog, projection, db, logger });
+  observeCoreEvents = trading.observeCoreEvents;
   const auditRelay: AuditRelay | null = options.auditIdentityUrl
     ? startAuditRelay({
         db,

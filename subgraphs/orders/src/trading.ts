@@ -18,11 +18,12 @@ import {
   ResultCode,
   type CoreClient,
   type CoreCommand,
+  type PublicCoreEvent,
   type SubmitOutcome,
 } from '@graphex/schema';
-import type { MarketCatalog } from './domain/market.ts';
+import { quantityOf, type MarketCatalog } from './domain/market.ts';
 import type { FillRecord, OrderRecord } from './domain/order.ts';
-import { foldOrderEvents, ProjectionInvariantError } from './domain/order-fold.ts';
+import { foldOrderEvents, orderIdsOf, ProjectionInvariantError } from './domain/order-fold.ts';
 import { planPlaceOrder, type PlaceOrderRequest } from './domain/place-order.ts';
 import { fillsByOrderIds, ordersByIds } from './store/orders.ts';
 
@@ -38,6 +39,11 @@ export interface Trading {
   placeOrder(identity: Identity, input: PlaceOrderRequest): Promise<OrderRecord>;
   cancelOrder(identity: Identity, id: string): Promise<OrderRecord>;
   cancelAllOrders(identity: Identity, symbol: string | null): Promise<OrderRecord[]>;
+  /**
+   * Every batch of core events the projection handled (applied here or by another instance), in
+   * order: keeps this instance's recent placements as current as the read model.
+   */
+  observeCoreEvents(events: readonly PublicCoreEvent[]): void;
 }
 
 const maxSymbolLength = 32;
@@ -90,15 +96,97 @@ export function createTrading(options: TradingOptions): Trading {
   };
 
   /**
-   * Live orders this instance placed recently, as the core answered: a cancel right after a
-   * placement need not wait for the projection to apply it. Bounded; oldest forgotten first.
+   * Live orders this instance placed recently, as the core answered, then kept current with every
+   * core event the projection handles: a cancel right after a placement needs neither the
+   * projection nor a read of the read model. Bounded; oldest forgotten first.
+   *
+   * `complete`: the entry holds every event of its order up to `observedThrough`. An entry created
+   * after the projection had already passed its placement missed events and is only a hint.
    */
-  const recent = new Map<string, { order: OrderRecord; fills: readonly FillRecord[] }>();
-  const remember = (order: OrderRecord, fills: readonly FillRecord[]): void => {
-    if (!['OPEN', 'PARTIALLY_FILLED', 'PENDING_TRIGGER'].includes(order.status)) return;
+  const recent = new Map<
+    string,
+    { order: OrderRecord; fills: readonly FillRecord[]; readonly complete: boolean }
+  >();
+  /** Last eventSeq handed to `observeCoreEvents`, while they arrived contiguously. */
+  let observedThrough = 0;
+  const live = (order: OrderRecord): boolean =>
+    order.status === 'OPEN' || order.status === 'PARTIALLY_FILLED' || order.status === 'PENDING_TRIGGER';
+  const remember = (order: OrderRecord, fills: readonly FillRecord[], placedThrough: number): void => {
+    if (!live(order)) return;
     if (recent.size >= maxRecentOrders) recent.delete(recent.keys().next().value!);
     const { knownFills: _fills, ...plain } = order;
-    recent.set(order.id, { order: plain, fills });
+    recent.set(order.id, { order: plain, fills, complete: placedThrough >= observedThrough });
+  };
+
+  const observeCoreEvents = (events: readonly PublicCoreEvent[]): void => {
+    if (events.length === 0) return;
+    const first = events[0]!.eventSeq;
+    if (first > observedThrough + 1 && observedThrough !== 0) {
+      // Events this instance never saw: nothing cached can be trusted to be complete any more.
+      for (const [id, entry] of recent) recent.set(id, { ...entry, complete: false });
+    }
+    observedThrough = Math.max(observedThrough, events.at(-1)!.eventSeq);
+    if (recent.size === 0) return;
+    const touched = new Set<string>();
+    for (const event of events) for (const id of orderIdsOf(event)) if (recent.has(id)) touched.add(id);
+    if (touched.size === 0) return;
+    const orders = new Map([...touched].map((id) => [id, recent.get(id)!.order]));
+    let folded;
+    try {
+      folded = foldOrderEvents({ catalog: catalog.clone(), orders, events, only: touched });
+    } catch (error) {
+      // The projection decides about broken invariants; here the entries are merely not trusted.
+      if (!(error instanceof ProjectionInvariantError)) throw error;
+      for (const id of touched) recent.delete(id);
+      return;
+    }
+    for (const id of touched) {
+      const entry = recent.get(id)!;
+      const order = orders.get(id)!;
+      if (!live(order)) {
+        recent.delete(id);
+        continue;
+      }
+      const newFills = folded.fills.filter((fill) => fill.fill.orderId === id).map((fill) => fill.fill);
+      recent.set(id, {
+        ...entry,
+        order,
+        fills: newFills.length > 0 ? [...entry.fills, ...newFills] : entry.fills,
+      });
+    }
+  };
+
+  /**
+   * `ids` after `outcome` from the recent placements alone, or null. Exact when the cached state
+   * holds every change before the command: the fold checks each OrderDone's filled lots against
+   * the cached fills, and filled + remaining lots against the cached quantity (an amendment).
+   */
+  const ordersAfterFromRecent = (outcome: SubmitOutcome, ids: readonly string[]): OrderRecord[] | null => {
+    const orders = new Map<string, OrderRecord>();
+    for (const id of ids) {
+      const cached = recent.get(id);
+      if (!cached?.complete) return null;
+      orders.set(id, cached.order);
+    }
+    for (const event of outcome.events) {
+      if (event.type !== 'OrderDone') continue;
+      const order = orders.get(String(event.orderId));
+      if (!order || order.quantity === null || order.quoteQuantity !== null) continue;
+      const market = catalog.market(event.marketId);
+      if (!market || quantityOf(market, event.filledLots + event.remainingLots) !== order.quantity)
+        return null;
+    }
+    try {
+      foldOrderEvents({ catalog: catalog.clone(), orders, events: outcome.events, only: new Set(ids) });
+    } catch (error) {
+      if (error instanceof ProjectionInvariantError) return null;
+      throw error;
+    }
+    return ids.map((id) => {
+      const { fills } = recent.get(id)!;
+      recent.delete(id);
+      return withFills(orders.get(id)!, fills);
+    });
   };
 
   /**
@@ -108,6 +196,8 @@ export function createTrading(options: TradingOptions): Trading {
    * for the projection to apply everything before `outcome` and fold onto its rows.
    */
   const ordersAfter = async (outcome: SubmitOutcome, ids: readonly string[]): Promise<OrderRecord[]> => {
+    const fromRecent = ids.length > 0 ? ordersAfterFromRecent(outcome, ids) : null;
+    if (fromRecent) return fromRecent;
     const only = new Set(ids);
     const attempt = async (useRecent: boolean): Promise<OrderRecord[] | null> => {
       const rows = new Map((await ordersByIds(db, ids)).map((order) => [order.id, order]));
@@ -188,7 +278,7 @@ export function createTrading(options: TradingOptions): Trading {
       const order = orders.get(id);
       if (!order) throw new Error(`The core accepted order ${id} without an OrderAccepted event.`);
       const fills = folded.fills.map((entry) => entry.fill);
-      remember(order, fills);
+      remember(order, fills, outcome.events.at(-1)?.eventSeq ?? 0);
       return withFills(order, fills);
     },
 
@@ -221,5 +311,7 @@ export function createTrading(options: TradingOptions): Trading {
         .map((event) => String((event as { orderId: number }).orderId));
       return ordersAfter(outcome, ids);
     },
+
+    observeCoreEvents,
   };
 }
