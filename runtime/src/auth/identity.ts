@@ -3,8 +3,8 @@
  * forwards an `Identity` to every subgraph as a short-lived token signed with INTERNAL_TOKEN_SECRET
  * (DESIGN.md rule 9). Subgraphs trust nothing else.
  */
-import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import { apiError } from '@graphex/schema';
+import { signHs256, verifyHs256 } from './jwt.ts';
 
 export const roles = ['USER', 'SUPPORT', 'COMPLIANCE', 'ADMIN'] as const;
 export type Role = (typeof roles)[number];
@@ -39,22 +39,12 @@ export const requestIdHeader = 'x-request-id';
 const issuer = 'graphex-gateway';
 const audience = 'graphex-subgraph';
 
-function keyOf(secret: string): Uint8Array {
-  return new TextEncoder().encode(secret);
-}
-
 export async function signInternalIdentity(
   identity: Identity,
   secret: string,
   ttlSeconds: number,
 ): Promise<string> {
-  return new SignJWT({ idt: identity })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .setIssuer(issuer)
-    .setAudience(audience)
-    .setIssuedAt()
-    .setExpirationTime(`${ttlSeconds}s`)
-    .sign(keyOf(secret));
+  return signHs256({ idt: identity }, secret, { issuer, audience, ttlSeconds });
 }
 
 function isIdentity(value: unknown): value is Identity {
@@ -83,17 +73,11 @@ function isIdentity(value: unknown): value is Identity {
 export async function verifyInternalIdentity(token: string | undefined, secret: string): Promise<Identity> {
   if (!token)
     throw apiError('UNAUTHENTICATED', 'Missing gateway identity: subgraphs are reached through the gateway.');
-  try {
-    const { payload } = await jwtVerify(token, keyOf(secret), { issuer, audience, algorithms: ['HS256'] });
-    const identity = payload['idt'];
-    if (!isIdentity(identity)) throw apiError('UNAUTHENTICATED', 'Malformed gateway identity.');
-    return identity;
-  } catch (error) {
-    if (error instanceof joseErrors.JOSEError) {
-      throw apiError('UNAUTHENTICATED', 'Invalid or expired gateway identity.');
-    }
-    throw error;
-  }
+  const verified = verifyHs256(token, secret, { issuer, audience });
+  if (!verified.ok) throw apiError('UNAUTHENTICATED', 'Invalid or expired gateway identity.');
+  const identity = verified.payload['idt'];
+  if (!isIdentity(identity)) throw apiError('UNAUTHENTICATED', 'Malformed gateway identity.');
+  return identity;
 }
 
 /** The user id behind an identity, or `UNAUTHENTICATED`. */

@@ -4,34 +4,21 @@
  * service. Distinct issuer/audience from user access tokens and internal identity tokens, so none of
  * them can be replayed as another.
  */
-import { SignJWT, jwtVerify } from 'jose';
+import { signHs256, verifyHs256 } from './jwt.ts';
 
 export const serviceTokenHeader = 'x-graphex-service';
 const issuer = 'graphex-service';
 const audience = 'graphex-internal';
 
 export async function signServiceToken(service: string, secret: string, ttlSeconds = 60): Promise<string> {
-  return new SignJWT({})
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .setSubject(service)
-    .setIssuer(issuer)
-    .setAudience(audience)
-    .setIssuedAt()
-    .setExpirationTime(`${ttlSeconds}s`)
-    .sign(new TextEncoder().encode(secret));
+  return signHs256({ sub: service }, secret, { issuer, audience, ttlSeconds });
 }
 
 /** The calling service's name, or null for anything not a valid, unexpired service token. */
 export async function verifyServiceToken(token: string | undefined, secret: string): Promise<string | null> {
   if (!token) return null;
-  try {
-    const { payload } = await jwtVerify(token, new TextEncoder().encode(secret), {
-      issuer,
-      audience,
-      algorithms: ['HS256'],
-    });
-    return typeof payload.sub === 'string' ? payload.sub : null;
-  } catch {
-    return null;
-  }
+  const verified = verifyHs256(token, secret, { issuer, audience });
+  if (!verified.ok) return null;
+  const subject = verified.payload['sub'];
+  return typeof subject === 'string' ? subject : null;
 }
