@@ -41,7 +41,11 @@ interface Sink<T> {
  */
 function leanSubscribe<T>(httpUrl: string, query: string, sink: Sink<T>): Subscriber {
   const url = httpUrl.replace(/^http/, 'ws');
-  const socket = new WebSocket(url, 'graphql-transport-ws', { perMessageDeflate: false });
+  // Loopback from our own gateway: skip ws' UTF-8 validation of every text frame.
+  const socket = new WebSocket(url, 'graphql-transport-ws', {
+    perMessageDeflate: false,
+    skipUTF8Validation: true,
+  });
   socket.on('open', () => socket.send('{"type":"connection_init","payload":{}}'));
   socket.on('message', (data: Buffer) => {
     const message = JSON.parse(data.toString('utf8')) as { type: string; payload?: unknown };
