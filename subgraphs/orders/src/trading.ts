@@ -107,6 +107,11 @@ export function createTrading(options: TradingOptions): Trading {
     string,
     { order: OrderRecord; fills: readonly FillRecord[]; readonly complete: boolean }
   >();
+  /**
+   * Owner of each order this instance placed recently (an owner never changes): a cancel the core
+   * refuses as ORDER_NOT_OPEN is answered without waiting for the read model. Bounded.
+   */
+  const placedBy = new Map<string, string>();
   /** Last eventSeq handed to `observeCoreEvents`, while they arrived contiguously. */
   let observedThrough = 0;
   const live = (order: OrderRecord): boolean =>
@@ -279,6 +284,8 @@ export function createTrading(options: TradingOptions): Trading {
       if (!order) throw new Error(`The core accepted order ${id} without an OrderAccepted event.`);
       const fills = folded.fills.map((entry) => entry.fill);
       remember(order, fills, outcome.events.at(-1)?.eventSeq ?? 0);
+      if (placedBy.size >= maxRecentOrders) placedBy.delete(placedBy.keys().next().value!);
+      placedBy.set(id, userId);
       return withFills(order, fills);
     },
 
@@ -290,8 +297,8 @@ export function createTrading(options: TradingOptions): Trading {
       if (outcome.result.code === ResultCode.OK) return (await ordersAfter(outcome, [id]))[0]!;
       if (outcome.result.code === ResultCode.ORDER_NOT_OPEN) {
         // Someone else's finished order must look exactly like a missing one.
-        const order = await orderNow(id);
-        if (!order || order.userId !== userId) throw apiError('NOT_FOUND', 'No such order.');
+        const owner = placedBy.get(id) ?? (await orderNow(id))?.userId;
+        if (owner !== userId) throw apiError('NOT_FOUND', 'No such order.');
       }
       throw refusal(outcome);
     },

@@ -155,6 +155,20 @@ describe('cancel answers from recent placements kept current by the observed eve
     ]);
   });
 
+  it('knows the owner of an order it placed: a cancel after it was filled is ORDER_NOT_OPEN, or NOT_FOUND for others', async () => {
+    reads = 0;
+    const placed = await buy('33000');
+    await sell(3_300_000, 10_000);
+    const codeOf = (error: unknown) => (error as { extensions?: { code?: string } }).extensions?.code;
+    expect(codeOf(await observed.cancelOrder(userIdentity(alice), placed.id).catch((e: unknown) => e))).toBe(
+      'ORDER_NOT_OPEN',
+    );
+    expect(codeOf(await observed.cancelOrder(userIdentity(bob), placed.id).catch((e: unknown) => e))).toBe(
+      'NOT_FOUND',
+    );
+    expect(reads).toBe(0);
+  });
+
   it('does not trust the cache after an amendment it did not see', async () => {
     const amended = await buy('20000');
     const amend = await testCore.core.submit({

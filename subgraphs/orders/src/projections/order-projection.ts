@@ -113,13 +113,12 @@ export async function loadCatalogAndPosition(
   });
 }
 
+/** Locks the position row (creating it at 0); returns the last applied eventSeq. One round trip. */
 async function lockPosition(tx: Queryable): Promise<number> {
-  await tx.query(
-    'INSERT INTO projection_positions (stream, last_sequence) VALUES ($1, 0) ON CONFLICT (stream) DO NOTHING',
-    [coreStream],
-  );
   const locked = await tx.query<{ last_sequence: string }>(
-    'SELECT last_sequence::text AS last_sequence FROM projection_positions WHERE stream = $1 FOR UPDATE',
+    `INSERT INTO projection_positions (stream, last_sequence) VALUES ($1, 0)
+     ON CONFLICT (stream) DO UPDATE SET last_sequence = projection_positions.last_sequence
+     RETURNING last_sequence::text AS last_sequence`,
     [coreStream],
   );
   return Number(locked.rows[0]!.last_sequence);
