@@ -7,93 +7,74 @@
  * delivery latency p50/p99 (mutation sent → event received, matched by the price level it
  * touched), SNAPSHOT resends, sequence gaps seen by any client, and gateway memory over time.
  *
- *   npm run bench:fanout -- --subscribers 5000 --rate 100 --seconds 60 [--client graphql-ws]
+ *   npm run bench:fanout -- --subscribers 5000 --rate 100 --seconds 60 [--workers 2] [--client graphql-ws]
  *
- * The subscribers speak graphql-ws' protocol (`graphql-transport-ws`) with a minimal client of
- * this file on `ws` sockets: 5,000 of them share one process and one core with the load generator,
- * and graphql-ws' client library costs about twice as much per message. `--client graphql-ws` uses
- * the library instead. Also printed: the gateway's CPU use over the measured window, so figures
- * limited by the machine rather than the gateway show as such.
+ * The subscribers live in `--workers` worker threads (fanout-subscribers.ts), apart from the maker's
+ * clock and the figures, and speak graphql-ws' protocol (`graphql-transport-ws`) with a minimal
+ * client on `ws` sockets: 5,000 of them share the machine with the whole platform, and graphql-ws'
+ * client library costs about twice as much per message (`--client graphql-ws` uses it). Also
+ * printed: every process's CPU use over the measured window, so figures limited by the machine
+ * rather than the gateway show as such.
  */
 import { availableParallelism } from 'node:os';
-import WebSocket from 'ws';
+import { Worker } from 'node:worker_threads';
 import { loadConfig, signInternalIdentity } from '@graphex/runtime';
-import { connectWs, gqlOk, startPlatform } from '../harness/index.ts';
+import { gqlOk, startPlatform } from '../harness/index.ts';
+import type { SubscribersInput, SubscribersReport } from './fanout-subscribers.ts';
 import { argValue, cpuSeconds, round2, rssMiB, summarize } from './stats.ts';
-
-const useLibraryClient = process.argv.includes('--client')
-  ? process.argv[process.argv.indexOf('--client') + 1] === 'graphql-ws'
-  : false;
-
-interface Subscriber {
-  dispose(): Promise<void> | void;
-}
-
-interface Sink<T> {
-  next(result: { data?: T | null; errors?: unknown }): void;
-  /** The subscription ended (error, complete or a closed socket) before the bench stopped it. */
-  ended(): void;
-}
-
-/**
- * One graphql-transport-ws subscription on its own socket: connection_init → connection_ack →
- * subscribe; answers pings; `next` payloads go to the sink.
- */
-function leanSubscribe<T>(httpUrl: string, query: string, sink: Sink<T>): Subscriber {
-  const url = httpUrl.replace(/^http/, 'ws');
-  // Loopback from our own gateway: skip ws' UTF-8 validation of every text frame.
-  const socket = new WebSocket(url, 'graphql-transport-ws', {
-    perMessageDeflate: false,
-    skipUTF8Validation: true,
-  });
-  socket.on('open', () => socket.send('{"type":"connection_init","payload":{}}'));
-  socket.on('message', (data: Buffer) => {
-    const message = JSON.parse(data.toString('utf8')) as { type: string; payload?: unknown };
-    switch (message.type) {
-      case 'next':
-        sink.next(message.payload as { data?: T | null });
-        break;
-      case 'connection_ack':
-        socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query } }));
-        break;
-      case 'ping':
-        socket.send('{"type":"pong"}');
-        break;
-      case 'error':
-      case 'complete':
-        if (!disposed) sink.ended();
-        break;
-      default:
-        break;
-    }
-  });
-  socket.on('error', () => undefined);
-  let disposed = false;
-  socket.on('close', () => {
-    if (!disposed) sink.ended();
-  });
-  return {
-    dispose: () =>
-      new Promise<void>((resolve) => {
-        disposed = true;
-        if (socket.readyState === WebSocket.CLOSED) return resolve();
-        socket.once('close', () => resolve());
-        socket.close(1000);
-      }),
-  };
-}
 
 const subscriberCount = argValue('subscribers', 5000);
 const ratePerSecond = argValue('rate', 100);
 const seconds = argValue('seconds', 60);
+const workerCount = argValue('workers', 2);
+const libraryClient = process.argv.includes('--client')
+  ? process.argv[process.argv.indexOf('--client') + 1] === 'graphql-ws'
+  : false;
+const now = (): number => performance.timeOrigin + performance.now();
 
-interface BookEvent {
-  orderBook: {
-    kind: 'SNAPSHOT' | 'DELTA';
-    sequence: string;
-    bids: Array<{ price: string }>;
-    asks: Array<{ price: string }>;
-  };
+interface SubscriberWorker {
+  readonly worker: Worker;
+  connected: number;
+  report?: SubscribersReport;
+}
+
+function startSubscribers(gatewayUrl: string): SubscriberWorker[] {
+  const workers: SubscriberWorker[] = [];
+  for (let i = 0; i < workerCount; i += 1) {
+    const count = Math.floor(subscriberCount / workerCount) + (i < subscriberCount % workerCount ? 1 : 0);
+    const input: SubscribersInput = { gatewayUrl, count, libraryClient };
+    const worker = new Worker(new URL('./fanout-subscribers.ts', import.meta.url), { workerData: input });
+    const entry: SubscriberWorker = { worker, connected: 0 };
+    worker.on('message', (message: { type: string; connected?: number } | SubscribersReport) => {
+      if (message.type === 'connected') entry.connected = message.connected!;
+      else if (message.type === 'report') entry.report = message as SubscribersReport;
+    });
+    worker.on('error', (error) => console.error('subscriber worker failed', error));
+    workers.push(entry);
+  }
+  return workers;
+}
+
+async function reports(workers: SubscriberWorker[]): Promise<SubscribersReport[]> {
+  for (const entry of workers) {
+    entry.report = undefined;
+    entry.worker.postMessage({ type: 'report' });
+  }
+  while (workers.some((entry) => !entry.report)) await new Promise((r) => setTimeout(r, 50));
+  return workers.map((entry) => entry.report!);
+}
+
+async function stopSubscribers(workers: SubscriberWorker[]): Promise<void> {
+  await Promise.all(
+    workers.map(
+      (entry) =>
+        new Promise<void>((resolve) => {
+          entry.worker.once('exit', () => resolve());
+          entry.worker.postMessage({ type: 'stop' });
+          setTimeout(() => void entry.worker.terminate(), 10_000).unref();
+        }),
+    ),
+  );
 }
 
 async function main(): Promise<void> {
@@ -110,7 +91,7 @@ async function main(): Promise<void> {
   });
   const url = platform.gatewayUrl;
   const gatewayPid = platform.processes.get('gateway')?.child.pid;
-  const clients: Subscriber[] = [];
+  let workers: SubscriberWorker[] = [];
   try {
     const admin = await gqlOk<{ login: { accessToken: string } }>(
       url,
@@ -127,64 +108,16 @@ async function main(): Promise<void> {
       admin.login.accessToken,
     );
 
-    const sentAt = new Map<string, number>(); // price → time the mutation that touches it was sent
-    const latencies: number[] = [];
-    let delivered = 0;
-    let snapshots = 0;
-    let resends = 0;
-    let gaps = 0;
-    let connected = 0;
-    let ended = 0;
     const memory: number[] = [rssMiB(gatewayPid)];
-
-    const query = `subscription { orderBook(symbol: "BTC-USDT", depth: 50) { kind sequence bids { price } asks { price } } }`;
-    for (let i = 0; i < subscriberCount; i += 1) {
-      let lastSequence: bigint | null = null;
-      let seenSnapshot = false;
-      const sink: Sink<BookEvent> = {
-        next: (result) => {
-          const book = result.data?.orderBook;
-          if (!book) return;
-          const now = performance.now();
-          delivered += 1;
-          const sequence = BigInt(book.sequence);
-          if (book.kind === 'SNAPSHOT') {
-            if (seenSnapshot) resends += 1;
-            else connected += 1;
-            seenSnapshot = true;
-            snapshots += 1;
-          } else {
-            if (lastSequence !== null && sequence !== lastSequence + 1n) gaps += 1;
-            for (const levels of [book.bids, book.asks]) {
-              for (const level of levels) {
-                const sent = sentAt.get(level.price);
-                if (sent !== undefined) latencies.push(now - sent);
-              }
-            }
-          }
-          lastSequence = sequence;
-        },
-        ended: () => {
-          ended += 1;
-        },
-      };
-      if (useLibraryClient) {
-        const client = connectWs(url);
-        client.subscribe<BookEvent>({ query }, { next: sink.next, error: sink.ended, complete: sink.ended });
-        clients.push(client);
-      } else {
-        clients.push(leanSubscribe(url, query, sink));
-      }
-    }
-    const connectDeadline = Date.now() + 120_000;
-    while (connected < subscriberCount && Date.now() < connectDeadline)
+    workers = startSubscribers(url);
+    const connectDeadline = Date.now() + 180_000;
+    const connectedNow = (): number => workers.reduce((sum, entry) => sum + entry.connected, 0);
+    while (connectedNow() < subscriberCount && Date.now() < connectDeadline)
       await new Promise((r) => setTimeout(r, 200));
     console.log(
-      `subscribed: ${connected}/${subscriberCount} got their first SNAPSHOT; gateway RSS ${rssMiB(gatewayPid)} MiB`,
+      `subscribed: ${connectedNow()}/${subscriberCount} got their first SNAPSHOT; gateway RSS ${rssMiB(gatewayPid)} MiB`,
     );
-    delivered = 0;
-    latencies.length = 0;
-    const snapshotsBefore = snapshots;
+    for (const entry of workers) entry.worker.postMessage({ type: 'measure' });
 
     // The market maker: place a bid at a fresh price, or cancel the oldest, alternating.
     const config = loadConfig({ NODE_ENV: 'test' });
@@ -206,6 +139,10 @@ async function main(): Promise<void> {
       makerLatencies.push(performance.now() - sentAt);
       return body.data!;
     };
+    const markSent = (price: string): void => {
+      const at = now();
+      for (const entry of workers) entry.worker.postMessage({ type: 'sent', price, at });
+    };
     const open: string[] = [];
     const inFlight = new Set<Promise<void>>();
     let makerErrors = 0;
@@ -225,14 +162,14 @@ async function main(): Promise<void> {
       let work: Promise<void>;
       if (open.length > 20 || (open.length > 0 && tick % 2 === 0)) {
         const [orderId, price] = open.shift()!.split('@') as [string, string];
-        sentAt.set(price, performance.now());
+        markSent(price);
         work = direct(`mutation ($id: ID!) { cancelOrder(id: $id) { id } }`, { id: orderId }).then(
           () => undefined,
         );
       } else {
         const cents = 4_000_000 + (tick % 50_000);
         const price = `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`;
-        sentAt.set(price, performance.now());
+        markSent(price);
         work = direct(`mutation ($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }`, {
           input: { symbol: 'BTC-USDT', side: 'BUY', type: 'LIMIT', price, quantity: '0.001' },
         }).then((data) => {
@@ -260,17 +197,28 @@ async function main(): Promise<void> {
     console.log(
       `CPU over the measured window (100% = one core of ${availableParallelism()}): ${cpuShares.join(' ')}`,
     );
+    const figures = await reports(workers);
+    const sum = (pick: (report: SubscribersReport) => number): number =>
+      figures.reduce((total, report) => total + pick(report), 0);
+    const latencies: number[] = [];
+    for (const report of figures) for (const value of report.latencies) latencies.push(value);
+    const endReasons: Record<string, number> = {};
+    for (const report of figures)
+      for (const [reason, count] of Object.entries(report.endReasons))
+        endReasons[reason] = (endReasons[reason] ?? 0) + count;
     const s = summarize(latencies);
     const memoryEnd = memory[memory.length - 1]!;
     const makerAnswers = summarize(makerLatencies);
+    if (Object.keys(endReasons).length > 0)
+      console.log(`subscriptions that ended early, by reason: ${JSON.stringify(endReasons)}`);
     console.log(
       `maker: answer p50 ${round2(makerAnswers.p50)} ms p99 ${round2(makerAnswers.p99)} ms; ${mutations} mutations (${makerErrors} failed) in ${round2(elapsed)} s, straight to the orders subgraph; gateway RSS MiB over time: ${memory.join(' ')}`,
     );
     console.log(
-      `bench:fanout subscribers=${connected} delivered_events_per_s=${Math.round(delivered / elapsed)} latency_p50_ms=${round2(s.p50)} latency_p99_ms=${round2(s.p99)} snapshot_resends=${resends + (snapshots - snapshotsBefore - resends)} gaps=${gaps} ended_early=${ended} gateway_rss_start_mib=${memory[0]} gateway_rss_end_mib=${memoryEnd} gateway_rss_max_mib=${Math.max(...memory)} gateway_cpu_pct=${gatewayCpuPercent}`,
+      `bench:fanout subscribers=${sum((r) => r.connected)} delivered_events_per_s=${Math.round(sum((r) => r.delivered) / elapsed)} latency_p50_ms=${round2(s.p50)} latency_p99_ms=${round2(s.p99)} snapshot_resends=${sum((r) => r.snapshots)} gaps=${sum((r) => r.gaps)} ended_early=${sum((r) => r.ended)} gateway_rss_start_mib=${memory[0]} gateway_rss_end_mib=${memoryEnd} gateway_rss_max_mib=${Math.max(...memory)} gateway_cpu_pct=${gatewayCpuPercent}`,
     );
   } finally {
-    await Promise.all(clients.map((client) => client.dispose()));
+    await stopSubscribers(workers);
     await platform.stop();
   }
 }
