@@ -23,7 +23,8 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { decodeWire, encodeWire, type PublicCoreEvent } from '@graphex/schema';
+import { encodeWire, type PublicCoreEvent } from '@graphex/schema';
+import { decodeWireMessage } from '../service/wire-decode.ts';
 
 interface BatchIndex {
   readonly firstEventSeq: number;
@@ -100,7 +101,7 @@ export class EventLog {
   #indexLine(text: string, offset: number, bytes: number): boolean {
     let batch: StoredBatch;
     try {
-      batch = decodeWire<StoredBatch>(text);
+      batch = decodeWireMessage<StoredBatch>(text);
     } catch {
       return false;
     }
@@ -180,7 +181,7 @@ export class EventLog {
       if (events === undefined) {
         const buffer = Buffer.alloc(entry.bytes);
         readSync(this.#fd, buffer, 0, entry.bytes, entry.offset);
-        events = decodeWire<StoredBatch>(buffer.toString('utf8')).events;
+        events = decodeWireMessage<StoredBatch>(buffer.toString('utf8')).events;
       }
       for (const event of events) if (event.eventSeq > afterEventSeq) out.push(event);
     }

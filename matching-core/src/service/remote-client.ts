@@ -4,7 +4,6 @@
  */
 import { WebSocket } from 'ws';
 import {
-  decodeWire,
   encodeWire,
   type CoreClient,
   type CoreCommand,
@@ -15,6 +14,7 @@ import {
 } from '@graphex/schema';
 import { matchingCoreUrl, signServiceToken, type Logger } from '@graphex/runtime';
 import { coreMessageBytesMax, type ClientMessage, type ServerMessage } from './protocol.ts';
+import { decodeWireMessage } from './wire-decode.ts';
 
 export interface RemoteCoreOptions {
   /** ws://host:port/core */
@@ -82,7 +82,7 @@ export function connectCoreClient(options: RemoteCoreOptions): CoreClient {
       }
     });
     ws.on('message', (data) => {
-      const message = decodeWire<ServerMessage>(String(data));
+      const message = decodeWireMessage<ServerMessage>(String(data));
       switch (message.op) {
         case 'result':
         case 'value':

@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { decodeWire, encodeWire, type CoreCommand, type CoreSubscription } from '@graphex/schema';
+import { encodeWire, type CoreCommand, type CoreSubscription } from '@graphex/schema';
 import {
   sendJson,
   verifyServiceToken,
@@ -23,6 +23,7 @@ import {
   isClientMessage,
   type ServerMessage,
 } from './protocol.ts';
+import { decodeWireMessage } from './wire-decode.ts';
 
 export interface CoreServiceOptions {
   readonly port: number;
@@ -94,7 +95,7 @@ export async function startCoreService(
     ws.on('message', (data) => {
       let message: unknown;
       try {
-        message = decodeWire(String(data));
+        message = decodeWireMessage(String(data));
       } catch {
         ws.close(4400, 'Malformed message');
         return;
