@@ -47,7 +47,7 @@ import { createEventExecutor, type SubgraphEvent, type SubscriptionFetchContext 
 import { identityKeyOf, memoisedToken } from './identity-token.ts';
 import { resolveExecutorLimits, type SubscriptionExecutorLimits } from './limits.ts';
 import { createSubscriptionPlanner, type SubscriptionPlan } from './planner.ts';
-import { SubscriberChannel, type DirectDelivery, type OverflowDecision } from './subscriber-channel.ts';
+import { SubscriberChannel, type DirectDelivery } from './subscriber-channel.ts';
 import { createHttpSubgraphDataSource } from './subgraph-fetch.ts';
 import { createUpstreamPool, type UpstreamPool } from './upstream-pool.ts';
 import type WebSocket from 'ws';
@@ -452,24 +452,19 @@ export function createSubscriptionExecutor(options: SubscriptionExecutorOptions)
       for (const subscriber of [...this.subscribers]) subscriber.fail(error);
     }
 
-    overflow(queued: readonly ExecutionResult[], capacity: number): OverflowDecision<ExecutionResult> {
-      const catchUp = this.upstream.feed?.catchUp;
-      if (catchUp?.resyncSlowSubscribers && this.retained.joinable) {
-        const items: ExecutionResult[] = [];
-        for (const event of this.retained.kept) {
-          const result = this.retained.results?.get(event);
-          if (result) items.push(result);
-        }
-        if (items.length > 0 && items.length <= capacity) {
-          logger.debug('slow subscriber resynchronised', {
-            field: this.plan.rootFieldName,
-            dropped: queued.length,
-          });
-          return { kind: 'replace', items };
-        }
+    /**
+     * The results a subscriber catching up (a late joiner, or a slow subscriber resynchronised) needs
+     * first: the last SNAPSHOT's and the DELTAs' since. Undefined when the group keeps none or keeps
+     * no more (past `maxRetainedEvents`) or they would not fit in `capacity`.
+     */
+    catchUpResults(capacity: number): ExecutionResult[] | undefined {
+      if (!this.retained.joinable) return undefined;
+      const items: ExecutionResult[] = [];
+      for (const event of this.retained.kept) {
+        const result = this.retained.results?.get(event);
+        if (result) items.push(result);
       }
-      logger.warn('slow subscriber dropped', { field: this.plan.rootFieldName, queued: queued.length });
-      return { kind: 'fail', error: slowConsumerError(capacity) };
+      return items.length > 0 && items.length <= capacity ? items : undefined;
     }
 
     add(subscriber: SubscriberChannel<ExecutionResult>): void {
@@ -478,6 +473,12 @@ export function createSubscriptionExecutor(options: SubscriptionExecutorOptions)
         const result = this.retained.results?.get(event);
         if (result) subscriber.push(result);
       }
+      this.attach(subscriber);
+    }
+
+    /** Adds a subscriber whose queue already holds what it needs (see `catchUpResults`). */
+    attach(subscriber: SubscriberChannel<ExecutionResult>): void {
+      if (this.subscribers.has(subscriber)) return;
       this.subscribers.add(subscriber);
       subscriberCount += 1;
     }
@@ -534,25 +535,6 @@ export function createSubscriptionExecutor(options: SubscriptionExecutorOptions)
       stableStringify(primaryVariables),
     ].join('\u0000');
 
-    let upstream = upstreams.get(upstreamKey);
-    if (!upstream || !upstream.joinable) {
-      if (upstreamCount >= limits.maxUpstreamSubscriptions) {
-        logger.warn('upstream subscription limit reached', { limit: limits.maxUpstreamSubscriptions });
-        return singleResult({
-          errors: [apiError('SERVICE_UNAVAILABLE', 'Too many subscriptions on this gateway; retry later.')],
-        });
-      }
-      upstream = new Upstream({
-        key: upstreamKey,
-        plan,
-        feed,
-        scopeKey: upstreamScope,
-        identity: upstreamIdentity,
-        variables: primaryVariables,
-      });
-      upstreams.set(upstreamKey, upstream);
-    }
-
     const groupIdentity = isPublic && !plan.rest ? anonymous : request.identity;
     const groupKey = [
       request.operationName ?? '',
@@ -560,36 +542,90 @@ export function createSubscriptionExecutor(options: SubscriptionExecutorOptions)
       stableStringify(variables),
       isPublic && !plan.rest ? 'public' : identityKey,
     ].join('\u0000');
-    let group = upstream.groups.get(groupKey);
-    if (!group || !group.joinable) {
-      const requestId = request.requestId ?? randomUUID();
-      group = new Group({
-        key: groupKey,
-        upstream,
-        plan,
-        document: request.document,
-        operationName: request.operationName,
-        variables,
-        fetchContext: {
-          identity: groupIdentity,
-          requestId,
-          logger: logger.child({ requestId }),
-          internalIdentityToken: memoisedToken(() => options.signIdentity(groupIdentity), tokenReuseMs),
-        },
-      });
-      upstream.groups.set(groupKey, group);
-    }
-    const joined = group;
-    const channel: SubscriberChannel<ExecutionResult> = new SubscriberChannel<ExecutionResult>({
-      capacity: limits.maxQueuedEventsPerSubscriber,
-      onOverflow: (queued) => {
-        const decision = joined.overflow(queued, limits.maxQueuedEventsPerSubscriber);
-        const onSlowConsumer = request.onSlowConsumer;
-        if (decision.kind === 'fail' && onSlowConsumer && isSlowConsumerError(decision.error)) {
-          const error = decision.error;
-          queueMicrotask(() => onSlowConsumer(error));
+
+    /** The joinable group of this subscription, on a joinable upstream (created when needed). */
+    const joinableGroup = (): Group | undefined => {
+      let upstream = upstreams.get(upstreamKey);
+      if (!upstream || !upstream.joinable) {
+        if (upstreamCount >= limits.maxUpstreamSubscriptions) {
+          logger.warn('upstream subscription limit reached', { limit: limits.maxUpstreamSubscriptions });
+          return undefined;
         }
-        return decision;
+        upstream = new Upstream({
+          key: upstreamKey,
+          plan,
+          feed,
+          scopeKey: upstreamScope,
+          identity: upstreamIdentity,
+          variables: primaryVariables,
+        });
+        upstreams.set(upstreamKey, upstream);
+      }
+      let group = upstream.groups.get(groupKey);
+      if (!group || !group.joinable) {
+        const requestId = request.requestId ?? randomUUID();
+        group = new Group({
+          key: groupKey,
+          upstream,
+          plan,
+          document: request.document,
+          operationName: request.operationName,
+          variables,
+          fetchContext: {
+            identity: groupIdentity,
+            requestId,
+            logger: logger.child({ requestId }),
+            internalIdentityToken: memoisedToken(() => options.signIdentity(groupIdentity), tokenReuseMs),
+          },
+        });
+        upstream.groups.set(groupKey, group);
+      }
+      return group;
+    };
+
+    const first = joinableGroup();
+    if (!first) {
+      return singleResult({
+        errors: [apiError('SERVICE_UNAVAILABLE', 'Too many subscriptions on this gateway; retry later.')],
+      });
+    }
+    let joined = first;
+    const capacity = limits.maxQueuedEventsPerSubscriber;
+    const resync = feed?.catchUp?.resyncSlowSubscribers === true;
+    const channel: SubscriberChannel<ExecutionResult> = new SubscriberChannel<ExecutionResult>({
+      capacity,
+      onOverflow: (queued) => {
+        if (resync) {
+          // Behind on a feed whose events build on each other: start again from a SNAPSHOT — the
+          // group's kept one and the DELTAs since, or, when this upstream keeps none any more, a
+          // joinable upstream's (a new upstream's first event is a fresh SNAPSHOT from the subgraph).
+          const kept = joined.catchUpResults(capacity);
+          if (kept) {
+            logger.debug('slow subscriber resynchronised', {
+              field: plan.rootFieldName,
+              dropped: queued.length,
+            });
+            return { kind: 'replace', items: kept };
+          }
+          const next = joinableGroup();
+          if (next && next !== joined) {
+            const items = next.catchUpResults(capacity) ?? [];
+            const previous = joined;
+            joined = next;
+            previous.remove(channel);
+            next.attach(channel);
+            logger.debug('slow subscriber resynchronised on a fresh upstream', {
+              field: plan.rootFieldName,
+              dropped: queued.length,
+            });
+            return { kind: 'replace', items };
+          }
+        }
+        logger.warn('slow subscriber dropped', { field: plan.rootFieldName, queued: queued.length });
+        const error = slowConsumerError(capacity);
+        const onSlowConsumer = request.onSlowConsumer;
+        if (onSlowConsumer) queueMicrotask(() => onSlowConsumer(error));
+        return { kind: 'fail', error };
       },
       onClose: () => joined.remove(channel),
       direct: request.delivery,

@@ -652,6 +652,52 @@ describe('the executor on its own', () => {
     }
   });
 
+  it('moves a slow subscriber to a fresh upstream, whose SNAPSHOT resynchronises it, once its feed keeps no more events', async () => {
+    const stream = executor.subscribe({
+      document: parse('subscription { book(symbol: "F") { kind sequence } }'),
+      identity: anonymous,
+    });
+    const reader = executor.subscribe({
+      document: parse('subscription { book(symbol: "F") { kind sequence } }'),
+      identity: anonymous,
+    });
+    await waitFor(() => subgraphs.pubsub.active.get('book') === 1);
+    const readerEvents: number[] = [];
+    const readerDone = (async () => {
+      for await (const event of reader)
+        readerEvents.push((event.data?.['book'] as { sequence: number }).sequence);
+    })();
+    await waitFor(() => readerEvents.length === 1); // the first SNAPSHOT
+    // More DELTAs than the feed keeps (6) and the stream's queue holds (8): no resync from kept events.
+    for (let i = 0; i < 10; i++) subgraphs.publishBookDelta('F');
+    await waitFor(() => subgraphs.pubsub.active.get('book') === 2);
+    await waitFor(() => readerEvents.length === 11);
+    subgraphs.publishBookDelta('F');
+    subgraphs.publishBookDelta('F');
+    await waitFor(() => readerEvents.length === 13);
+    const received: { kind: string; sequence: number }[] = [];
+    for (;;) {
+      const next = await Promise.race([
+        stream.next(),
+        new Promise<'idle'>((resolve) => setTimeout(() => resolve('idle'), 100)),
+      ]);
+      if (next === 'idle' || next.done) break;
+      received.push(next.value.data?.['book'] as { kind: string; sequence: number });
+    }
+    // Not dropped: a fresh SNAPSHOT, then every DELTA after it.
+    const lastSnapshot = received.map((e) => e.kind).lastIndexOf('SNAPSHOT');
+    expect(lastSnapshot).toBeGreaterThanOrEqual(0);
+    expect(received.at(-1)).toEqual({ kind: 'DELTA', sequence: 12 });
+    for (let i = lastSnapshot + 1; i < received.length; i++)
+      expect(received[i]?.sequence).toBe((received[i - 1]?.sequence ?? 0) + 1);
+    await stream.return(undefined);
+    await waitFor(() => subgraphs.pubsub.active.get('book') === 1);
+    await reader.return(undefined);
+    await readerDone;
+    await waitFor(() => (subgraphs.pubsub.active.get('book') ?? 0) === 0);
+    expect(executor.stats()).toMatchObject({ upstreams: 0, groups: 0, subscribers: 0 });
+  });
+
   it('delivers a burst of events in upstream order, each joined with the other subgraph', async () => {
     const roomy = createSubscriptionExecutor({
       supergraphSdl: subgraphs.supergraphSdl,
