@@ -160,6 +160,22 @@ describe.each(adapters)('storage port on $name', ({ name, url }) => {
     expect(row.rows[0]?.balance).toBe('0');
   });
 
+  it('runs parameterless single statements and multi-statement scripts alike', async () => {
+    await test.db.query(`INSERT INTO accounts (id, balance) VALUES ('np1', 3)`);
+    for (let i = 0; i < 3; i += 1) {
+      const updated = await test.db.query(`UPDATE accounts SET balance = balance + 1 WHERE id = 'np1'`);
+      expect(updated.rowCount).toBe(1);
+    }
+    const locked = await test.db.transaction((tx) =>
+      tx.query<{ balance: string }>(`SELECT balance FROM accounts WHERE id = 'np1' FOR UPDATE`),
+    );
+    expect(locked.rows).toEqual([{ balance: '6' }]);
+    const script = await test.db.query<{ n: number }>(
+      `UPDATE accounts SET owner = 'script' WHERE id = 'np1'; SELECT 2 AS n;`,
+    );
+    expect(script.rows).toEqual([{ n: 2 }]);
+  });
+
   it('re-running migrations is a no-op', async () => {
     const { migrate } = await import('./migrations.ts');
     expect(await migrate(test.db, migrationsDir)).toBe(0);

@@ -30,7 +30,7 @@ function concatMessages(parts: readonly Uint8Array[]): Uint8Array {
  * Embedded adapter. PGlite is single-connection: queries are serialized by PGlite itself, and a
  * transaction holds the connection until it ends, so concurrent requests queue instead of interleave.
  *
- * Parameterized queries run as named prepared statements: PGlite's `query` sends Parse, Describe,
+ * Single statements run as named prepared statements: PGlite's `query` sends Parse, Describe,
  * Bind, Describe, Execute and Sync as six separate calls into the WASM backend and parses and plans
  * the SQL every time — most of the cost of a small statement. Here the statement is parsed once
  * (Parse + Describe to learn its parameter types), and each execution is one call (Bind, Describe,
@@ -124,18 +124,19 @@ export async function openPglite(schema: string, dataDir: string): Promise<Datab
     params: readonly unknown[] | undefined,
     inTransaction: boolean,
   ): Promise<QueryResult<Row>> => {
-    if (!params || params.length === 0) {
-      // Without parameters use the simple-query protocol, like pg does: a migration file holds
-      // several statements, which the extended protocol (PGlite's `query`) refuses.
+    if ((!params || params.length === 0) && sql.includes(';')) {
+      // Several statements (a migration file) need the simple-query protocol, like pg uses for
+      // parameterless SQL; the extended protocol refuses them. Without a `;` there is one statement.
       const results = await target.exec(sql);
       const last = results[results.length - 1];
       const rows = (last?.rows ?? []) as Row[];
       return { rows, rowCount: last?.affectedRows ?? rows.length };
     }
+    const values = params ?? [];
     const result = inTransaction
-      ? await pg._runExclusiveQuery(() => executePrepared(sql, params, true))
+      ? await pg._runExclusiveQuery(() => executePrepared(sql, values, true))
       : await pg._runExclusiveTransaction(() =>
-          pg._runExclusiveQuery(() => executePrepared(sql, params, false)),
+          pg._runExclusiveQuery(() => executePrepared(sql, values, false)),
         );
     const rows = result.rows as Row[];
     return { rows, rowCount: result.affectedRows ?? rows.length };
