@@ -202,4 +202,18 @@ describe('market projection', () => {
     expect(await dump(test.db)).toEqual(before);
     expect(projection.position).toBe(events[9]!.eventSeq);
   });
+
+  it('refuses a batch whose market the tables hold at another book sequence, and writes nothing of it', async () => {
+    const { test, projection } = await freshProjection();
+    databases.push(test);
+    const firstTrade = events.findIndex((event) => event.type === 'Trade');
+    await projection.apply(events.slice(0, firstTrade - 1));
+    // Someone moved the stored sequence behind the projection's back.
+    await test.db.query('UPDATE markets SET book_seq = book_seq + 5 WHERE market_id = $1', [
+      MarketIds.BTC_USDT,
+    ]);
+    const before = await dump(test.db);
+    await expect(projection.apply(events.slice(firstTrade - 1))).rejects.toThrow(/stored book sequence/);
+    expect(await dump(test.db)).toEqual(before);
+  });
 });

@@ -194,16 +194,6 @@ export async function writePlan(tx: Queryable, plan: BatchPlan): Promise<void> {
     );
   }
   await writeLevels(tx, plan.levels);
-  for (const [marketId, bookSeq] of plan.bookSeqs) {
-    // Pair assertion: the stored sequence must be the one this batch's first event follows.
-    const expected = (plan.firstBookSeqs.get(marketId) ?? 1) - 1;
-    const updated = await tx.query(
-      'UPDATE markets SET book_seq = $2 WHERE market_id = $1 AND book_seq = $3 RETURNING market_id',
-      [marketId, String(bookSeq), String(expected)],
-    );
-    if (updated.rows.length !== 1)
-      throw new ProjectionInvariantError(`Market ${marketId}: stored book sequence is not ${expected}`);
-  }
   for (const chunk of chunks(plan.trades)) {
     await tx.query(
       `INSERT INTO trades (trade_id, market_id, event_seq, price_ticks, quantity_lots, base_units, quote_units, taker_side, time_ms)
@@ -248,11 +238,57 @@ export async function writePlan(tx: Queryable, plan: BatchPlan): Promise<void> {
       ]),
     );
   }
-  for (const [marketId, priceTicks] of plan.lastPrices) {
-    await tx.query('UPDATE markets SET last_price_ticks = $2 WHERE market_id = $1', [
-      marketId,
-      String(priceTicks),
-    ]);
+  await writeMarketsAndPosition(tx, plan);
+}
+
+/**
+ * The batch's new book sequence and last price per market and the projection position: one
+ * statement for all of them (they were one statement per market and field, on every trade). Pair
+ * assertion: a market's stored book sequence must be the one this batch's first book event follows,
+ * else nothing of it is written and the batch fails.
+ */
+async function writeMarketsAndPosition(tx: Queryable, plan: BatchPlan): Promise<void> {
+  const marketIds = [...new Set([...plan.bookSeqs.keys(), ...plan.lastPrices.keys()])];
+  const bookSeqOf = (marketId: number): string | null => {
+    const bookSeq = plan.bookSeqs.get(marketId);
+    return bookSeq === undefined ? null : String(bookSeq);
+  };
+  const result = await tx.query<{ position: string; markets: number[] }>(
+    `WITH position AS (
+       UPDATE projection_position SET event_seq = $1::bigint RETURNING event_seq),
+     changed AS (
+       UPDATE markets m SET book_seq = coalesce(r.book_seq, m.book_seq),
+         last_price_ticks = coalesce(r.last_price_ticks, m.last_price_ticks)
+       FROM unnest($2::integer[], $3::bigint[], $4::bigint[], $5::bigint[])
+         AS r(market_id, book_seq, expected_book_seq, last_price_ticks)
+       WHERE m.market_id = r.market_id AND (r.book_seq IS NULL OR m.book_seq = r.expected_book_seq)
+       RETURNING m.market_id)
+     SELECT (SELECT count(*) FROM position)::text AS position,
+       array(SELECT market_id FROM changed ORDER BY market_id) AS markets`,
+    [
+      String(plan.lastEventSeq),
+      marketIds,
+      marketIds.map(bookSeqOf),
+      marketIds.map((marketId) =>
+        plan.bookSeqs.has(marketId) ? String((plan.firstBookSeqs.get(marketId) ?? 1) - 1) : null,
+      ),
+      marketIds.map((marketId) => {
+        const priceTicks = plan.lastPrices.get(marketId);
+        return priceTicks === undefined ? null : String(priceTicks);
+      }),
+    ],
+  );
+  const row = result.rows[0]!;
+  if (row.position !== '1') throw new ProjectionInvariantError('The projection position row is missing');
+  const changed = new Set(row.markets.map(Number));
+  for (const marketId of marketIds) {
+    if (!changed.has(marketId)) {
+      const expected = (plan.firstBookSeqs.get(marketId) ?? 1) - 1;
+      throw new ProjectionInvariantError(
+        plan.bookSeqs.has(marketId)
+          ? `Market ${marketId}: stored book sequence is not ${expected}`
+          : `Market ${marketId} is not stored`,
+      );
+    }
   }
-  await tx.query('UPDATE projection_position SET event_seq = $1', [String(plan.lastEventSeq)]);
 }
