@@ -72,6 +72,13 @@ export interface SubscriptionServerLimits {
    * (which then resynchronise or drop the subscriber when they fill).
    */
   readonly outputHighWaterBytes: number;
+  /**
+   * How far behind a client may read before its socket is written no more (its subscriptions then
+   * resynchronise or drop), measured with WebSocket pings that ride along with the events.
+   */
+  readonly maxClientLagMs: number;
+  /** Least time between two such lag probes on one socket. */
+  readonly lagProbeIntervalMs: number;
 }
 
 export const defaultServerLimits: SubscriptionServerLimits = Object.freeze({
@@ -82,6 +89,8 @@ export const defaultServerLimits: SubscriptionServerLimits = Object.freeze({
   keepAliveMs: 12_000,
   slowConsumerCloseGraceMs: 5_000,
   outputHighWaterBytes: 64 * 1024,
+  maxClientLagMs: 500,
+  lagProbeIntervalMs: 250,
 });
 
 function assertPositiveIntegers(limits: object, label: string): void {

@@ -191,6 +191,8 @@ export function attachSubscriptionServer(
   };
   const socketWriter = createSocketWriter({
     highWaterBytes: limits.outputHighWaterBytes,
+    maxLagMs: limits.maxClientLagMs,
+    probeIntervalMs: limits.lagProbeIntervalMs,
     serializePayload: (result) => Buffer.from(JSON.stringify(payloadOf(result)), 'utf8'),
   });
   function outputOf(socket: WebSocket): ConnectionOutput | undefined {
@@ -200,6 +202,7 @@ export function attachSubscriptionServer(
     if (!raw) return undefined;
     const output = socketWriter.connection(raw, () => socket.readyState === socket.OPEN);
     outputs.set(socket, output);
+    socket.on('pong', (payload: Buffer) => output.pong(payload));
     socket.once('close', () => output.close());
     return output;
   }

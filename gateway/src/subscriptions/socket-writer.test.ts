@@ -28,6 +28,9 @@ function channelFor(
   });
 }
 
+/** No congestion in sight: a megabyte of room, no lag probes. */
+const roomy = { highWaterBytes: 1 << 20, maxLagMs: 60_000, probeIntervalMs: 60_000 };
+
 const graphqlWsNext = (id: string, payload: ExecutionResult): string =>
   stringifyMessage({ id, type: MessageType.Next, payload });
 
@@ -67,7 +70,7 @@ describe('the socket writer, against a real ws client', () => {
 
   it("writes graphql-ws' exact `next` messages, in order, for small, 16-bit and 64-bit frame lengths", async () => {
     const { serverSocket, raw, received } = await connect();
-    const writer = createSocketWriter({ highWaterBytes: 1 << 20, serializePayload });
+    const writer = createSocketWriter({ ...roomy, serializePayload });
     const output = writer.connection(raw, () => serverSocket.readyState === serverSocket.OPEN);
     const a = channelFor(output, 'a');
     const b = channelFor(output, 'b "quoted" \u00e9');
@@ -93,7 +96,7 @@ describe('the socket writer, against a real ws client', () => {
     const { serverSocket, raw, received } = await connect();
     let serialisations = 0;
     const writer = createSocketWriter({
-      highWaterBytes: 1 << 20,
+      ...roomy,
       serializePayload: (result) => {
         serialisations += 1;
         return serializePayload(result);
@@ -110,7 +113,7 @@ describe('the socket writer, against a real ws client', () => {
 
   it('writes the last events synchronously when a stream ends, before what is sent after', async () => {
     const { serverSocket, raw, received } = await connect();
-    const writer = createSocketWriter({ highWaterBytes: 1 << 20, serializePayload });
+    const writer = createSocketWriter({ ...roomy, serializePayload });
     const output = writer.connection(raw, () => serverSocket.readyState === serverSocket.OPEN);
     const channel = channelFor(output, 'op');
     channel.push({ data: { last: true } });
@@ -125,7 +128,7 @@ describe('the socket writer, against a real ws client', () => {
 
   it('writes nothing once the connection is closed or no longer open', async () => {
     const { serverSocket, raw, received } = await connect();
-    const writer = createSocketWriter({ highWaterBytes: 1 << 20, serializePayload });
+    const writer = createSocketWriter({ ...roomy, serializePayload });
     let open = true;
     const output = writer.connection(raw, () => open);
     const channel = channelFor(output, 'op');
@@ -156,7 +159,7 @@ describe('the socket writer under backpressure', () => {
 
   it('coalesces every ready event of a connection into one write per flush', async () => {
     const socket = new FakeSocket();
-    const writer = createSocketWriter({ highWaterBytes: 100, serializePayload });
+    const writer = createSocketWriter({ ...roomy, highWaterBytes: 100, serializePayload });
     const output = writer.connection(socket as unknown as Duplex, () => true);
     const a = channelFor(output, 'a');
     const b = channelFor(output, 'b');
@@ -170,7 +173,7 @@ describe('the socket writer under backpressure', () => {
 
   it('holds events in the bounded queues while the socket is congested, then resumes on drain', async () => {
     const socket = new FakeSocket();
-    const writer = createSocketWriter({ highWaterBytes: 100, serializePayload });
+    const writer = createSocketWriter({ ...roomy, highWaterBytes: 100, serializePayload });
     const output = writer.connection(socket as unknown as Duplex, () => true);
     const snapshot: ExecutionResult = { data: { kind: 'SNAPSHOT' } };
     const channel = channelFor(output, 'a', 3, () => ({ kind: 'replace', items: [snapshot] }));
@@ -195,7 +198,7 @@ describe('the socket writer under backpressure', () => {
 
   it('drops a subscriber that falls behind on a congested socket when its feed cannot resync', async () => {
     const socket = new FakeSocket();
-    const writer = createSocketWriter({ highWaterBytes: 100, serializePayload });
+    const writer = createSocketWriter({ ...roomy, highWaterBytes: 100, serializePayload });
     const output = writer.connection(socket as unknown as Duplex, () => true);
     const channel = channelFor(output, 'a', 2);
     socket.writableLength = 1_000;
@@ -206,5 +209,44 @@ describe('the socket writer under backpressure', () => {
     socket.emit('drain');
     await tick();
     expect(socket.writes).toHaveLength(0);
+  });
+
+  it('stops writing a connection whose lag probe is unanswered past maxLagMs, until its pong', async () => {
+    const socket = new FakeSocket();
+    let clock = 1_000;
+    const writer = createSocketWriter({
+      highWaterBytes: 1 << 20,
+      maxLagMs: 500,
+      probeIntervalMs: 250,
+      now: () => clock,
+      serializePayload,
+    });
+    const output = writer.connection(socket as unknown as Duplex, () => true);
+    const channel = channelFor(output, 'a');
+    const ping = Buffer.concat([Buffer.from([0x89, 6]), Buffer.from('gx-lag')]);
+    channel.push({ data: { i: 1 } });
+    await tick();
+    expect(socket.writes).toHaveLength(1);
+    expect(socket.writes[0]!.subarray(-ping.length)).toEqual(ping); // the probe rides along
+    clock += 100;
+    channel.push({ data: { i: 2 } });
+    await tick();
+    expect(socket.writes).toHaveLength(2); // within the lag bound; no second probe while one is out
+    expect(socket.writes[1]!.includes(ping)).toBe(false);
+    clock += 401; // the probe is now 501 ms old
+    channel.push({ data: { i: 3 } });
+    channel.push({ data: { i: 4 } });
+    await tick();
+    expect(socket.writes).toHaveLength(2);
+    output.pong(Buffer.alloc(0)); // graphql-ws' keep-alive pong: not ours
+    await tick();
+    expect(socket.writes).toHaveLength(2);
+    output.pong(Buffer.from('gx-lag'));
+    await tick();
+    expect(socket.writes).toHaveLength(3);
+    const text = socket.writes[2]!.toString('utf8');
+    expect(text).toContain('{"data":{"i":3}}');
+    expect(text).toContain('{"data":{"i":4}}');
+    expect(socket.writes[2]!.subarray(-ping.length)).toEqual(ping); // a new probe (interval passed)
   });
 });

@@ -16,6 +16,13 @@
  *   events stay in their bounded queues (SubscriberChannel) until the socket drains; a queue that
  *   fills applies its overflow policy — resynchronisation (the feed's last SNAPSHOT and the DELTAs
  *   since) or dropping the slow consumer — so a slow client never grows the gateway's memory.
+ * - **Bounded lag.** The kernel's send buffer (megabytes on a fast link) hides a slow reader from
+ *   `writableLength` for a long time. So every `probeIntervalMs` at most, a WebSocket ping with a
+ *   marker payload rides in a write (two more bytes, no extra system call); its pong comes back only
+ *   once the client has read everything before it. While a probe has been unanswered for more than
+ *   `maxLagMs`, the connection is written no more — its subscribers' queues fill and resynchronise
+ *   (or drop) them exactly as above — until the pong arrives: a slow client receives fresh
+ *   SNAPSHOTs instead of events seconds old, and what waits for it anywhere stays bounded.
  *
  * Frames are written on the connection's own socket (the `Duplex` of the HTTP upgrade, a TLS
  * socket under HTTPS) between the frames `ws` writes itself: `ws` writes each of its frames whole
@@ -31,6 +38,12 @@ type Channel = SubscriberChannel<ExecutionResult>;
 export interface SocketWriterOptions {
   /** Unsent bytes a socket may hold before its events wait in their subscribers' queues. */
   readonly highWaterBytes: number;
+  /** How long a lag probe may stay unanswered before the connection is written no more. */
+  readonly maxLagMs: number;
+  /** Least time between two lag probes on one connection. */
+  readonly probeIntervalMs: number;
+  /** Milliseconds of a monotonic clock (tests). */
+  readonly now?: () => number;
   /** The JSON bytes of an event's `payload` (errors formatted as for clients). */
   readonly serializePayload: (result: ExecutionResult) => Buffer;
 }
@@ -38,6 +51,8 @@ export interface SocketWriterOptions {
 export interface ConnectionOutput {
   /** Direct delivery for one operation id on this connection. */
   delivery(operationId: string): DirectDelivery<ExecutionResult>;
+  /** A pong arrived on this connection (its payload). */
+  pong(payload: Buffer): void;
   /** The connection is gone: nothing more is written. */
   close(): void;
 }
@@ -50,6 +65,10 @@ export interface SocketWriter {
 }
 
 const closingBrace = Buffer.from('}');
+/** The payload of the writer's lag probes (graphql-ws' keep-alive pings carry none). */
+const probePayload = Buffer.from('gx-lag');
+/** An unmasked ping frame (opcode 0x9) carrying the probe payload. */
+const probeFrame = Buffer.concat([Buffer.from([0x89, probePayload.length]), probePayload]);
 
 /** Header of an unmasked, final text frame (server to client) with this payload length. */
 function writeFrameHeader(target: Buffer, offset: number, length: number): number {
@@ -74,6 +93,7 @@ function frameHeaderLength(length: number): number {
 }
 
 export function createSocketWriter(options: SocketWriterOptions): SocketWriter {
+  const now = options.now ?? (() => performance.now());
   const payloads = new WeakMap<ExecutionResult, Buffer>();
   const serialized = (result: ExecutionResult): Buffer => {
     let bytes = payloads.get(result);
@@ -98,6 +118,10 @@ export function createSocketWriter(options: SocketWriterOptions): SocketWriter {
     /** Channels with items, in the order they became ready, with their message prefix. */
     readonly #ready = new Map<Channel, Buffer>();
     #waitingForDrain = false;
+    #waitingForPong = false;
+    /** When the unanswered lag probe was sent; undefined when none is out. */
+    #probeSentAt: number | undefined;
+    #lastProbeAt = Number.NEGATIVE_INFINITY;
     #closed = false;
     readonly #socket: Duplex;
     readonly #isOpen: () => boolean;
@@ -116,12 +140,8 @@ export function createSocketWriter(options: SocketWriterOptions): SocketWriter {
             return;
           }
           if (!this.#ready.has(channel)) this.#ready.set(channel, prefix);
-          if (this.#waitingForDrain) return;
-          dirty.add(this);
-          if (!scheduled) {
-            scheduled = true;
-            setImmediate(flushAll);
-          }
+          if (this.#waitingForDrain || this.#waitingForPong) return;
+          this.#schedule();
         },
         onEnding: (channel) => {
           // The last events go out before graphql-ws' `complete`/`error`, congested or not: the
@@ -132,10 +152,23 @@ export function createSocketWriter(options: SocketWriterOptions): SocketWriter {
       };
     }
 
+    #schedule(): void {
+      dirty.add(this);
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flushAll);
+      }
+    }
+
     flush(force: boolean): void {
       if (this.#ready.size === 0) return;
       if (!force && this.#socket.writableLength > options.highWaterBytes) {
         this.#waitForDrain();
+        return;
+      }
+      if (!force && this.#probeSentAt !== undefined && now() - this.#probeSentAt > options.maxLagMs) {
+        // The client has not read what was written more than maxLagMs ago: wait for its pong.
+        this.#waitingForPong = true;
         return;
       }
       const batch: Array<[Buffer, ExecutionResult[]]> = [];
@@ -149,13 +182,17 @@ export function createSocketWriter(options: SocketWriterOptions): SocketWriter {
       this.#waitingForDrain = true;
       this.#socket.once('drain', () => {
         this.#waitingForDrain = false;
-        if (this.#closed || this.#ready.size === 0) return;
-        dirty.add(this);
-        if (!scheduled) {
-          scheduled = true;
-          setImmediate(flushAll);
-        }
+        if (this.#closed || this.#ready.size === 0 || this.#waitingForPong) return;
+        this.#schedule();
       });
+    }
+
+    pong(payload: Buffer): void {
+      if (this.#probeSentAt === undefined || !payload.equals(probePayload)) return;
+      this.#probeSentAt = undefined;
+      if (!this.#waitingForPong) return;
+      this.#waitingForPong = false;
+      if (!this.#closed && this.#ready.size > 0 && !this.#waitingForDrain) this.#schedule();
     }
 
     #write(batch: ReadonlyArray<readonly [Buffer, readonly ExecutionResult[]]>): void {
@@ -168,6 +205,13 @@ export function createSocketWriter(options: SocketWriterOptions): SocketWriter {
         }
       }
       if (total === 0) return;
+      const at = now();
+      const probe = this.#probeSentAt === undefined && at - this.#lastProbeAt >= options.probeIntervalMs;
+      if (probe) {
+        this.#probeSentAt = at;
+        this.#lastProbeAt = at;
+        total += probeFrame.length;
+      }
       const out = Buffer.allocUnsafe(total);
       let offset = 0;
       for (const [prefix, results] of batch) {
@@ -179,6 +223,7 @@ export function createSocketWriter(options: SocketWriterOptions): SocketWriter {
           offset += closingBrace.copy(out, offset);
         }
       }
+      if (probe) probeFrame.copy(out, offset);
       this.#socket.write(out);
     }
 
