@@ -4,8 +4,13 @@
  * exactly one reply; an event subscription delivers one batch at a time and waits for the client's
  * `ack` before sending the next (backpressure end to end, so a slow projection never makes the
  * core service buffer without bound).
+ *
+ * Either side may send several messages as one WebSocket message, a JSON array of them, in order:
+ * what a side sends within one turn of its event loop goes out as one frame (`MessageBatcher`), so
+ * a burst of submits and their results costs one write each way instead of one per command.
  */
-import type { CommandResult, CoreCommand, PublicCoreEvent } from '@graphex/schema';
+import type { WebSocket } from 'ws';
+import { encodeWire, type CommandResult, type CoreCommand, type PublicCoreEvent } from '@graphex/schema';
 
 export const coreSocketPath = '/core';
 /** Largest message either side accepts. */
@@ -50,4 +55,54 @@ export function isClientMessage(value: unknown): value is ClientMessage {
     default:
       return false;
   }
+}
+
+/** Messages per batched frame, and characters of JSON (far below `coreMessageBytesMax`). */
+export const batchMessagesMax = 256;
+export const batchCharsMax = 1024 * 1024;
+
+/**
+ * Queues encoded messages for one socket and sends them at the end of the event-loop turn as one
+ * frame (a JSON array when there are several). Messages queued while the socket is not open are
+ * dropped, as a direct send would have been (requests are failed by the close handler).
+ */
+export class MessageBatcher {
+  readonly #ws: WebSocket;
+  #queued: string[] = [];
+  #chars = 0;
+  #scheduled = false;
+
+  constructor(ws: WebSocket) {
+    this.#ws = ws;
+  }
+
+  send(message: unknown): void {
+    const text = encodeWire(message);
+    if (this.#chars + text.length > batchCharsMax) this.flush();
+    this.#queued.push(text);
+    this.#chars += text.length;
+    if (this.#queued.length >= batchMessagesMax || this.#chars >= batchCharsMax) {
+      this.flush();
+      return;
+    }
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  flush(): void {
+    this.#scheduled = false;
+    const queued = this.#queued;
+    if (queued.length === 0) return;
+    this.#queued = [];
+    this.#chars = 0;
+    if (this.#ws.readyState !== this.#ws.OPEN) return;
+    this.#ws.send(queued.length === 1 ? queued[0]! : `[${queued.join(',')}]`);
+  }
+}
+
+/** The messages of one received WebSocket message (one message, or a batch of them). */
+export function messagesOf(decoded: unknown): unknown[] {
+  return Array.isArray(decoded) ? decoded : [decoded];
 }

@@ -4,7 +4,6 @@
  */
 import { WebSocket } from 'ws';
 import {
-  encodeWire,
   type CoreClient,
   type CoreCommand,
   type CoreEventHandler,
@@ -13,7 +12,13 @@ import {
   type SubmitOutcome,
 } from '@graphex/schema';
 import { matchingCoreUrl, signServiceToken, type Logger } from '@graphex/runtime';
-import { coreMessageBytesMax, type ClientMessage, type ServerMessage } from './protocol.ts';
+import {
+  coreMessageBytesMax,
+  MessageBatcher,
+  messagesOf,
+  type ClientMessage,
+  type ServerMessage,
+} from './protocol.ts';
 import { decodeWireMessage } from './wire-decode.ts';
 
 export interface RemoteCoreOptions {
@@ -49,6 +54,8 @@ export function connectCoreClient(options: RemoteCoreOptions): CoreClient {
   const subscriptions = new Map<number, LocalSubscription>();
   const connectedWaiters = new Set<() => void>();
   let socket: WebSocket | null = null;
+  /** The current socket's outgoing queue (one frame per event-loop turn). */
+  let outgoing: MessageBatcher | null = null;
   let open = false;
   let closed = false;
   let nextId = 1;
@@ -57,7 +64,7 @@ export function connectCoreClient(options: RemoteCoreOptions): CoreClient {
   let reconnectTimer: NodeJS.Timeout | null = null;
 
   const send = (message: ClientMessage): void => {
-    socket!.send(encodeWire(message));
+    outgoing!.send(message);
   };
 
   const connect = async (): Promise<void> => {
@@ -68,6 +75,7 @@ export function connectCoreClient(options: RemoteCoreOptions): CoreClient {
       maxPayload: coreMessageBytesMax,
     });
     socket = ws;
+    outgoing = new MessageBatcher(ws);
     ws.on('open', () => {
       open = true;
       backoffMs = 100;
@@ -82,7 +90,9 @@ export function connectCoreClient(options: RemoteCoreOptions): CoreClient {
       }
     });
     ws.on('message', (data) => {
-      const message = decodeWireMessage<ServerMessage>(String(data));
+      for (const message of messagesOf(decodeWireMessage(String(data))) as ServerMessage[]) receive(message);
+    });
+    const receive = (message: ServerMessage): void => {
       switch (message.op) {
         case 'result':
         case 'value':
@@ -119,7 +129,7 @@ export function connectCoreClient(options: RemoteCoreOptions): CoreClient {
           break;
         }
       }
-    });
+    };
     ws.on('error', (error) => options.onConnectionError?.(error));
     ws.on('close', () => {
       if (socket !== ws) return;

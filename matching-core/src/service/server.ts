@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { encodeWire, type CoreCommand, type CoreSubscription } from '@graphex/schema';
+import type { CoreCommand, CoreSubscription } from '@graphex/schema';
 import {
   sendJson,
   verifyServiceToken,
@@ -17,10 +17,14 @@ import {
 } from '@graphex/runtime';
 import { createInProcessCoreClient, type InProcessCoreClient } from '../client/in-process.ts';
 import {
+  batchMessagesMax,
   coreEventsPerMessageMax,
   coreMessageBytesMax,
   coreSocketPath,
   isClientMessage,
+  MessageBatcher,
+  messagesOf,
+  type ClientMessage,
   type ServerMessage,
 } from './protocol.ts';
 import { decodeWireMessage } from './wire-decode.ts';
@@ -88,22 +92,25 @@ export async function startCoreService(
     sockets.add(ws);
     const log = logger.child({ peer: service });
     const subscriptions = new Map<number, { subscription: CoreSubscription; release: (() => void) | null }>();
-    const send = (message: ServerMessage): void => {
-      if (ws.readyState === ws.OPEN) ws.send(encodeWire(message));
-    };
+    const outgoing = new MessageBatcher(ws);
+    const send = (message: ServerMessage): void => outgoing.send(message);
 
     ws.on('message', (data) => {
-      let message: unknown;
+      let messages: unknown[];
       try {
-        message = decodeWireMessage(String(data));
+        messages = messagesOf(decodeWireMessage(String(data)));
       } catch {
         ws.close(4400, 'Malformed message');
         return;
       }
-      if (!isClientMessage(message)) {
+      if (messages.length === 0 || messages.length > batchMessagesMax || !messages.every(isClientMessage)) {
         ws.close(4400, 'Invalid message');
         return;
       }
+      for (const message of messages) receive(message);
+    });
+
+    const receive = (message: ClientMessage): void => {
       switch (message.op) {
         case 'submit':
           core.submit(message.command as CoreCommand).then(
@@ -167,7 +174,7 @@ export async function startCoreService(
           break;
         }
       }
-    });
+    };
 
     ws.on('close', () => {
       sockets.delete(ws);

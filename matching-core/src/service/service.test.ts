@@ -121,4 +121,44 @@ describe('core service', () => {
     });
     expect(outcome.result.code).toBe(0);
   });
+
+  it('answers a burst of submits (sent and answered in batched frames) each with its own result', async () => {
+    const amounts = Array.from({ length: 300 }, (_, i) => BigInt(i + 1));
+    const outcomes = await Promise.all(
+      amounts.map((amountUnits) =>
+        client.submit({ type: 'Deposit', userId: user, assetId: AssetIds.USDT, amountUnits }),
+      ),
+    );
+    let balance = 0n;
+    for (const [i, outcome] of outcomes.entries()) {
+      expect(outcome.result.code).toBe(0);
+      balance += amounts[i]!;
+      expect(outcome.events).toContainEqual(
+        expect.objectContaining({ type: 'BalanceChanged', userId: user, availableUnits: balance }),
+      );
+    }
+  });
+
+  it('takes a JSON array of messages as a batch, and closes on a batch with one invalid message', async () => {
+    const token = await signServiceToken('raw', config.internalTokenSecret);
+    const ws = new WebSocket(service.url, { headers: { authorization: `Bearer ${token}` } });
+    const replies: unknown[] = [];
+    ws.on('message', (data) => {
+      const decoded: unknown = JSON.parse(String(data));
+      replies.push(...(Array.isArray(decoded) ? decoded : [decoded]));
+    });
+    await new Promise((resolve) => ws.on('open', resolve));
+    ws.send('[{"op":"lastEventSeq","id":1},{"op":"lastEventSeq","id":2}]');
+    await until([], () => replies.length === 2);
+    expect(replies).toEqual([
+      { op: 'value', id: 1, value: expect.any(Number) },
+      { op: 'value', id: 2, value: expect.any(Number) },
+    ]);
+    const code = await new Promise<number>((resolve) => {
+      ws.on('close', (closeCode) => resolve(closeCode));
+      ws.send('[{"op":"lastEventSeq","id":3},{"op":"submit","id":-1}]');
+    });
+    expect(code).toBe(4400);
+    expect(replies).toHaveLength(2);
+  });
 });
