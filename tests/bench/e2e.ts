@@ -8,7 +8,7 @@
  */
 import { signInternalIdentity, loadConfig, type Identity } from '@graphex/runtime';
 import { connectWs, gqlOk, startPlatform, type Platform } from '../harness/index.ts';
-import { argValue, round2, seededRandom, summarize } from './stats.ts';
+import { argValue, cpuSeconds, round2, seededRandom, summarize } from './stats.ts';
 
 const clientCount = argValue('clients', 64);
 const seconds = argValue('seconds', 20);
@@ -40,12 +40,33 @@ async function post(
   };
 }
 
+/**
+ * CPU milliseconds each platform process (and this program) spent per order during a phase: what
+ * an order costs where, independent of how busy the machine was with other work meanwhile.
+ */
+function cpuMeter(platform: Platform): () => string {
+  const pids = [...platform.processes].map(([name, p]) => [name, p.child.pid] as const);
+  const start = new Map(pids.map(([name, pid]) => [name, cpuSeconds(pid)]));
+  const benchStart = process.cpuUsage();
+  return () => {
+    const used: Array<readonly [string, number]> = pids.map(([name, pid]) => [
+      name,
+      cpuSeconds(pid) - start.get(name)!,
+    ]);
+    const bench = process.cpuUsage(benchStart);
+    used.push(['bench', (bench.user + bench.system) / 1e6]);
+    return used.map(([name, seconds]) => `${name}=${seconds.toFixed(1)}`).join(' ');
+  };
+}
+
 async function runPhase(
   label: string,
   url: string,
   traders: readonly Trader[],
   headersOf: (trader: Trader) => Record<string, string>,
+  platform: Platform,
 ): Promise<{ ordersPerSecond: number; latencies: number[]; errors: Map<string, number> }> {
+  const cpu = cpuMeter(platform);
   const latencies: number[] = [];
   const errors = new Map<string, number>();
   let orders = 0;
@@ -90,6 +111,7 @@ async function runPhase(
   console.log(
     `${label}: ${orders} orders in ${round2(elapsedSeconds)} s = ${Math.round(ordersPerSecond)} orders/s, placeOrder p50=${round2(s.p50)} ms p99=${round2(s.p99)} ms${errors.size ? `, errors ${JSON.stringify(Object.fromEntries(errors))}` : ''}`,
   );
+  console.log(`${label}: CPU seconds per process over the phase: ${cpu()}`);
   return { ordersPerSecond, latencies, errors };
 }
 
@@ -168,12 +190,22 @@ async function main(): Promise<void> {
     }
     await new Promise((resolve) => setTimeout(resolve, 1000));
 
-    const gateway = await runPhase('gateway', url, traders, (t) => ({ authorization: `Bearer ${t.token}` }));
+    const gateway = await runPhase(
+      'gateway',
+      url,
+      traders,
+      (t) => ({ authorization: `Bearer ${t.token}` }),
+      platform,
+    );
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const fillStats = summarize(fillLatencies);
-    const direct = await runPhase('direct ', platform.urls.orders, traders, (t) => ({
-      'x-graphex-identity': t.identityToken,
-    }));
+    const direct = await runPhase(
+      'direct ',
+      platform.urls.orders,
+      traders,
+      (t) => ({ 'x-graphex-identity': t.identityToken }),
+      platform,
+    );
     const placeStats = summarize(gateway.latencies);
     const ratio = gateway.ordersPerSecond / direct.ordersPerSecond;
     console.log(`fills delivered to subscribers (gateway phase): ${fills}`);
