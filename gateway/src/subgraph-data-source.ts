@@ -3,6 +3,8 @@
  * token signed with INTERNAL_TOKEN_SECRET (DESIGN.md rule 9) and the request id; transport failures
  * become registry errors instead of leaking subgraph addresses to clients.
  */
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { GraphQLError } from 'graphql';
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { Fetcher, FetcherResponse } from '@apollo/utils.fetcher';
@@ -50,28 +52,98 @@ export interface SubgraphDataSourceOptions {
   readonly timeoutMs: number;
 }
 
-/** Node's fetch (undici: keep-alive, HTTP/1.1 pipelining off) with a per-fetch deadline. */
-function fetcherWithTimeout(timeoutMs: number): Fetcher {
-  return async (url, init) => {
-    const response = await fetch(url, {
-      method: init?.method ?? 'POST',
-      headers: init?.headers ?? {},
-      body:
-        typeof init?.body === 'string' || init?.body === undefined ? init?.body : new Uint8Array(init.body),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    // undici's Response has everything RemoteGraphQLDataSource uses (status, ok, headers, json, text).
-    return response as unknown as FetcherResponse;
-  };
+class SubgraphTimeoutError extends Error {
+  override readonly name = 'TimeoutError';
 }
 
+const transportErrorCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNABORTED',
+]);
+
 function isTransportFailure(error: Error): boolean {
-  // undici: TypeError('fetch failed', { cause: ECONNREFUSED | ... }); deadline: TimeoutError/AbortError.
+  const code = (error as NodeJS.ErrnoException).code;
   return (
     error.name === 'TimeoutError' ||
     error.name === 'AbortError' ||
+    (code !== undefined && transportErrorCodes.has(code)) ||
     (error instanceof TypeError && error.message === 'fetch failed')
   );
+}
+
+/** The parts of a fetch Response that RemoteGraphQLDataSource and this data source read. */
+function responseOf(url: string, message: IncomingMessage, bodyText: string): FetcherResponse {
+  const status = message.statusCode ?? 0;
+  const headers = message.headers;
+  return {
+    url,
+    status,
+    ok: status >= 200 && status < 300,
+    statusText: message.statusMessage ?? '',
+    redirected: false,
+    headers: {
+      get: (name: string) => {
+        const value = headers[name.toLowerCase()];
+        return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+      },
+    },
+    json: () => new Promise((resolve) => resolve(JSON.parse(bodyText) as unknown)),
+    text: () => Promise.resolve(bodyText),
+  } as unknown as FetcherResponse;
+}
+
+/**
+ * POSTs each operation over kept-alive connections with node:http — no web streams and no
+ * WHATWG Request/Response per fetch, which cost the gateway more than the rest of a subgraph call —
+ * with a deadline; transport failures reject with Node's error codes.
+ */
+export function createSubgraphFetcher(url: string, timeoutMs: number): Fetcher {
+  const target = new URL(url);
+  const secure = target.protocol === 'https:';
+  if (!secure && target.protocol !== 'http:')
+    throw new Error(`Subgraph URL ${url} is neither http nor https.`);
+  const agent = secure ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+  const send = secure ? httpsRequest : httpRequest;
+  return (requestUrl, init) =>
+    new Promise<FetcherResponse>((resolve, reject) => {
+      const destination = requestUrl === url ? target : new URL(requestUrl);
+      const body = typeof init?.body === 'string' ? init.body : '';
+      const headers = (init?.headers ?? {}) as Record<string, string>;
+      const request = send(
+        destination,
+        {
+          method: 'POST',
+          agent,
+          headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+        },
+        (message) => {
+          const chunks: Buffer[] = [];
+          message.on('data', (chunk: Buffer) => chunks.push(chunk));
+          message.on('error', fail);
+          message.on('end', () => {
+            clearTimeout(timer);
+            resolve(responseOf(requestUrl, message, Buffer.concat(chunks).toString('utf8')));
+          });
+        },
+      );
+      const timer = setTimeout(
+        () => request.destroy(new SubgraphTimeoutError(`Subgraph did not answer within ${timeoutMs} ms.`)),
+        timeoutMs,
+      );
+      function fail(error: Error): void {
+        clearTimeout(timer);
+        reject(error);
+      }
+      request.on('error', fail);
+      request.end(body);
+    });
 }
 
 const unavailableMessage = 'A service this operation needs is unavailable; retry later.';
@@ -80,7 +152,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
   readonly #options: SubgraphDataSourceOptions;
 
   constructor(options: SubgraphDataSourceOptions) {
-    super({ url: options.url, fetcher: fetcherWithTimeout(options.timeoutMs) });
+    super({ url: options.url, fetcher: createSubgraphFetcher(options.url, options.timeoutMs) });
     this.#options = options;
   }
 
