@@ -39,6 +39,7 @@ import {
   loadCatalogAndPosition,
   maxEventsPerBatch,
   projectionPosition,
+  WrittenOrders,
 } from './projections/order-projection.ts';
 import { resolvers } from './resolvers/index.ts';
 import { OrdersView } from './store/orders-view.ts';
@@ -84,6 +85,7 @@ export async function createOrdersService(options: OrdersServiceOptions): Promis
   const start = await loadCatalogAndPosition(db);
   const { catalog } = start;
   let startPosition: number | null = start.position;
+  const written = new WrittenOrders();
   // Set once trading exists (the runner may deliver a batch before that: nothing is cached yet).
   let observeCoreEvents: ((events: readonly PublicCoreEvent[]) => void) | null = null;
   const projection = await startProjectionRunner({
@@ -99,7 +101,7 @@ export async function createOrdersService(options: OrdersServiceOptions): Promis
       return position;
     },
     apply: async (events) => {
-      const result = await applyCoreEvents(db, catalog, events);
+      const result = await applyCoreEvents(db, catalog, events, written);
       // Applied here or by another instance: either way the read model now holds these events.
       observeCoreEvents?.(events);
       // Only after the commit: a subscriber that reads the read model sees what it was told.
@@ -227,6 +229,7 @@ export {
   loadCatalogAndPosition,
   projectionPosition,
   ProjectionInvariantError,
+  WrittenOrders,
 } from './projections/order-projection.ts';
 export type { ProjectionBatchResult } from './projections/order-projection.ts';
 export type { ProjectionRunner } from '@graphex/runtime';

@@ -18,6 +18,8 @@ import {
   loadCatalog,
   projectionPosition,
   ProjectionInvariantError,
+  WrittenOrders,
+  type ProjectionBatchResult,
 } from './order-projection.ts';
 
 let testCore: TestCore;
@@ -155,5 +157,79 @@ describe('order projection over real core events', () => {
     const later = events.accepted({ userId: 'u-1' });
     await expect(applyCoreEvents(db, catalog, [later])).rejects.toThrow(/Gap/);
     await db.close();
+  });
+
+  it('reads back no rows it wrote itself, and still equals one-by-one application — also with another instance in between', async () => {
+    const { core } = testCore;
+    // Churn: resting sells, crossing buys (partial fills), cancels of both.
+    for (let i = 0; i < 40; i += 1) {
+      const sell = await core.submit(place(maker, 'SELL', 3_000_000 + (i % 5) * 100, 1_000 + i));
+      const buy = await core.submit(place(taker, 'BUY', 3_000_000 + ((i * 3) % 7) * 100, 1_500));
+      if (i % 3 === 0 && sell.result.orderId !== null)
+        await core.submit({ type: 'CancelOrder', userId: maker, orderId: sell.result.orderId });
+      if (i % 4 === 1 && buy.result.orderId !== null)
+        await core.submit({ type: 'CancelOrder', userId: taker, orderId: buy.result.orderId });
+    }
+    const all: PublicCoreEvent[] = [];
+    const subscription = core.subscribe(0, (events) => void all.push(...events));
+    const last = await core.lastEventSeq();
+    for (let i = 0; i < 300 && (all.at(-1)?.eventSeq ?? 0) < last; i++)
+      await new Promise((r) => setTimeout(r, 10));
+    await subscription.close();
+
+    const single = await openTestDatabase('orders_single', ordersMigrationsDir);
+    const cached = await openTestDatabase('orders_cached', ordersMigrationsDir);
+    const notificationsOf = (results: ProjectionBatchResult[]) => results.flatMap((r) => r.notifications);
+    try {
+      const singleCatalog = new MarketCatalog();
+      for (const event of all) await applyCoreEvents(single.db, singleCatalog, [event]);
+      // What subscribers hear depends on the batch boundaries (a change per command within a
+      // batch): the reference for notifications reads every row back, in the same batches.
+      const plain = await openTestDatabase('orders_plain', ordersMigrationsDir);
+      const reference: ProjectionBatchResult[] = [];
+      const plainCatalog = new MarketCatalog();
+      for (let start = 0, size = 1; start < all.length; start += size, size = (size % 7) + 1)
+        reference.push(await applyCoreEvents(plain.db, plainCatalog, all.slice(start, start + size)));
+      await plain.dispose();
+
+      // Two instances on one database: each gets every batch, in order; the position lock decides.
+      const written = new WrittenOrders();
+      const other = new WrittenOrders();
+      const [mine, theirs] = [new MarketCatalog(), new MarketCatalog()];
+      const applied: ProjectionBatchResult[] = [];
+      let reads = 0;
+      const counting = {
+        ...cached.db,
+        transaction: <T>(work: (tx: Queryable) => Promise<T>) =>
+          cached.db.transaction((tx) =>
+            work({
+              query: (sql, params) => {
+                if (sql.startsWith('SELECT id, user_id')) reads += 1;
+                return tx.query(sql, params);
+              },
+            }),
+          ),
+      };
+      for (let start = 0, size = 1, turn = 0; start < all.length; start += size, size = (size % 7) + 1) {
+        const batch = all.slice(start, start + size);
+        turn += 1;
+        // Every fifth batch the other instance gets there first.
+        const first = turn % 5 === 0 ? [theirs, other] : [mine, written];
+        const second = turn % 5 === 0 ? [mine, written] : [theirs, other];
+        applied.push(
+          await applyCoreEvents(counting, first[0] as MarketCatalog, batch, first[1] as WrittenOrders),
+        );
+        expect(
+          await applyCoreEvents(counting, second[0] as MarketCatalog, batch, second[1] as WrittenOrders),
+        ).toMatchObject({ applied: 0 });
+      }
+      expect(await readAll(cached.db)).toEqual(await readAll(single.db));
+      expect(notificationsOf(applied)).toEqual(notificationsOf(reference));
+      // Most batches found their rows in memory (only the first after the other instance read them).
+      expect(reads).toBeLessThan(applied.length / 2);
+    } finally {
+      await single.dispose();
+      await cached.dispose();
+    }
   });
 });

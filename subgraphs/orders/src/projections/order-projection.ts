@@ -244,14 +244,61 @@ async function insertFills(tx: Queryable, fills: readonly NewFill[]): Promise<vo
     throw new ProjectionInvariantError('A trade was applied to an order twice under different sequences.');
 }
 
+/** Live orders one `WrittenOrders` keeps at most (oldest forgotten first: they are read again). */
+export const writtenOrdersMax = 20_000;
+
+/**
+ * The live orders this instance's projection last wrote, as written, and the position they are
+ * current at. Only the projection writes orders, under the position lock: while the stored
+ * position is still `position`, nobody changed these rows, and a batch need not read them back.
+ * Any other position (another instance applied batches meanwhile) empties it.
+ */
+export class WrittenOrders {
+  position = -1;
+  readonly orders = new Map<string, OrderRecord>();
+
+  /** Rows of `ids` known here when the stored position is `position`; the rest must be read. */
+  take(position: number, ids: Iterable<string>): { known: OrderRecord[]; missing: string[] } {
+    if (position !== this.position) {
+      this.orders.clear();
+      this.position = -1;
+    }
+    const known: OrderRecord[] = [];
+    const missing: string[] = [];
+    for (const id of ids) {
+      const order = this.orders.get(id);
+      if (order) known.push(order);
+      else missing.push(id);
+    }
+    return { known, missing };
+  }
+
+  /** After a commit that moved the stored position to `position`. */
+  committed(position: number, changed: readonly OrderRecord[]): void {
+    this.position = position;
+    for (const order of changed) {
+      this.orders.delete(order.id);
+      if (
+        order.status === 'OPEN' ||
+        order.status === 'PARTIALLY_FILLED' ||
+        order.status === 'PENDING_TRIGGER'
+      )
+        this.orders.set(order.id, order);
+    }
+    while (this.orders.size > writtenOrdersMax) this.orders.delete(this.orders.keys().next().value!);
+  }
+}
+
 /**
  * Applies consecutive core events (at most `maxEventsPerBatch`) in one transaction. `catalog` is
  * the service's live catalog: it adopts the batch's market changes only once they committed.
+ * `written` (optional) spares reading back the rows this instance wrote in its previous batches.
  */
 export async function applyCoreEvents(
   db: Database,
   catalog: MarketCatalog,
   events: readonly PublicCoreEvent[],
+  written?: WrittenOrders,
 ): Promise<ProjectionBatchResult> {
   if (events.length > maxEventsPerBatch)
     throw new RangeError(`At most ${maxEventsPerBatch} events per batch`);
@@ -278,12 +325,11 @@ export async function applyCoreEvents(
     );
     const toLoad = new Set<string>();
     for (const event of fresh) for (const id of orderIdsOf(event)) if (!acceptedHere.has(id)) toLoad.add(id);
-    const orders = new Map((await ordersByIds(tx, [...toLoad])).map((order) => [order.id, order]));
+    const { known, missing } = written ? written.take(position, toLoad) : { known: [], missing: [...toLoad] };
+    const orders = new Map([...known, ...(await ordersByIds(tx, missing))].map((order) => [order.id, order]));
     const folded = foldOrderEvents({ catalog: working.clone(), orders, events: fresh });
-    await upsertOrders(
-      tx,
-      [...folded.changed].map((id) => orders.get(id)!),
-    );
+    const changed = [...folded.changed].map((id) => orders.get(id)!);
+    await upsertOrders(tx, changed);
     await insertFills(tx, folded.fills);
     // Placements and cancels are audited with the read model they change (one statement a batch).
     await enqueueAudits(tx, orderAuditRecords(fresh, orders));
@@ -297,8 +343,11 @@ export async function applyCoreEvents(
       skipped: events.length - fresh.length,
       position: last,
       notifications: folded.notifications,
+      changed,
     };
   });
   catalog.adopt(working);
-  return result;
+  const { changed, ...outcome } = { changed: [] as OrderRecord[], ...result };
+  if (written && outcome.applied > 0) written.committed(outcome.position, changed);
+  return outcome;
 }
