@@ -10,7 +10,7 @@
  * future, and `nbf`/`iat` numeric when present (`nbf` not in the future). Tokens are interchangeable
  * with other JWT libraries' HS256 tokens (the tests check both directions with `jose`).
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 export interface JwtExpectations {
   readonly issuer: string;
@@ -36,8 +36,17 @@ function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
 }
 
+/** Imported keys by secret (a process holds one or two secrets). */
+const keys = new Map<string, KeyObject>();
+
 function hmac(secret: string, signingInput: string): Buffer {
-  return createHmac('sha256', secret).update(signingInput).digest();
+  let key = keys.get(secret);
+  if (!key) {
+    if (keys.size >= 16) keys.clear();
+    key = createSecretKey(Buffer.from(secret, 'utf8'));
+    keys.set(secret, key);
+  }
+  return createHmac('sha256', key).update(signingInput).digest();
 }
 
 /**
