@@ -608,15 +608,30 @@ describe('the executor on its own', () => {
     await waitFor(() => subgraphs.pubsub.active.get('trades') === 0);
   });
 
+  /** Two anonymous subscribers of one book feed: the first is read late, the second at once. */
+  const bookSubscribers = (symbol: string) =>
+    [0, 1].map(() =>
+      executor.subscribe({
+        document: parse(`subscription { book(symbol: "${symbol}") { kind sequence } }`),
+        identity: anonymous,
+      }),
+    ) as [ReturnType<typeof executor.subscribe>, ReturnType<typeof executor.subscribe>];
+
+  /** The book events a stream holds, until none arrives for 100 ms. */
+  async function readUntilIdle(stream: ReturnType<typeof executor.subscribe>) {
+    const received: { kind: string; sequence: number }[] = [];
+    for (;;) {
+      const next = await Promise.race([
+        stream.next(),
+        new Promise<'idle'>((resolve) => setTimeout(() => resolve('idle'), 100)),
+      ]);
+      if (next === 'idle' || next.done) return received;
+      received.push(next.value.data?.['book'] as { kind: string; sequence: number });
+    }
+  }
+
   it('resynchronises a slow subscriber of a catch-up feed from the last SNAPSHOT instead of dropping it', async () => {
-    const stream = executor.subscribe({
-      document: parse('subscription { book(symbol: "R") { kind sequence } }'),
-      identity: anonymous,
-    });
-    const reader = executor.subscribe({
-      document: parse('subscription { book(symbol: "R") { kind sequence } }'),
-      identity: anonymous,
-    });
+    const [stream, reader] = bookSubscribers('R');
     await waitFor(() => subgraphs.pubsub.active.get('book') === 1);
     // Keep one subscriber reading so the feed's events are executed and retained.
     const readerDone = (async () => {
@@ -630,15 +645,7 @@ describe('the executor on its own', () => {
     }
     subgraphs.publishBookDelta('R');
     await new Promise((resolve) => setTimeout(resolve, 200));
-    const received: { kind: string; sequence: number }[] = [];
-    for (;;) {
-      const next = await Promise.race([
-        stream.next(),
-        new Promise<'idle'>((resolve) => setTimeout(() => resolve('idle'), 100)),
-      ]);
-      if (next === 'idle' || next.done) break;
-      received.push(next.value.data?.['book'] as { kind: string; sequence: number });
-    }
+    const received = await readUntilIdle(stream);
     await stream.return(undefined);
     await reader.return(undefined);
     await readerDone;
@@ -653,14 +660,7 @@ describe('the executor on its own', () => {
   });
 
   it('moves a slow subscriber to a fresh upstream, whose SNAPSHOT resynchronises it, once its feed keeps no more events', async () => {
-    const stream = executor.subscribe({
-      document: parse('subscription { book(symbol: "F") { kind sequence } }'),
-      identity: anonymous,
-    });
-    const reader = executor.subscribe({
-      document: parse('subscription { book(symbol: "F") { kind sequence } }'),
-      identity: anonymous,
-    });
+    const [stream, reader] = bookSubscribers('F');
     await waitFor(() => subgraphs.pubsub.active.get('book') === 1);
     const readerEvents: number[] = [];
     const readerDone = (async () => {
@@ -675,15 +675,7 @@ describe('the executor on its own', () => {
     subgraphs.publishBookDelta('F');
     subgraphs.publishBookDelta('F');
     await waitFor(() => readerEvents.length === 13);
-    const received: { kind: string; sequence: number }[] = [];
-    for (;;) {
-      const next = await Promise.race([
-        stream.next(),
-        new Promise<'idle'>((resolve) => setTimeout(() => resolve('idle'), 100)),
-      ]);
-      if (next === 'idle' || next.done) break;
-      received.push(next.value.data?.['book'] as { kind: string; sequence: number });
-    }
+    const received = await readUntilIdle(stream);
     // Not dropped: a fresh SNAPSHOT, then every DELTA after it.
     const lastSnapshot = received.map((e) => e.kind).lastIndexOf('SNAPSHOT');
     expect(lastSnapshot).toBeGreaterThanOrEqual(0);
