@@ -37,7 +37,7 @@ import { createLedgerOperations, type LedgerOperations } from './ledger-operatio
 import { resolvers } from './resolvers/index.ts';
 import type { AssetCatalog } from './domain/core-catalog.ts';
 import { loadAssets, projectionPosition } from './projections/core-balances.ts';
-import { applyCoreEvents, maxEventsPerBatch } from './projections/core-projection.ts';
+import { applyCoreEvents, maxEventsPerBatch, WrittenAccounts } from './projections/core-projection.ts';
 import { createWalletsCustodySource, type CustodySource } from './custody-source.ts';
 
 export type { SubgraphContext } from './context.ts';
@@ -52,7 +52,7 @@ export type {
   CustodyReport,
 } from './domain/reconciliation.ts';
 export { verifyLedger } from './projections/ledger-verifier.ts';
-export { applyCoreEvents, CoreProjectionError } from './projections/core-projection.ts';
+export { applyCoreEvents, CoreProjectionError, WrittenAccounts } from './projections/core-projection.ts';
 export { readCoreAccounts } from './projections/core-balances.ts';
 export { readUserAccounts } from './projections/journal-store.ts';
 export {
@@ -95,6 +95,7 @@ export interface LedgerService {
 export async function createLedgerService(options: LedgerServiceOptions): Promise<LedgerService> {
   const { db, core, logger } = options;
   const assets = await loadAssets(db);
+  const written = new WrittenAccounts();
   const projection = await startProjectionRunner({
     name: 'ledger',
     readModel: 'balance',
@@ -102,7 +103,7 @@ export async function createLedgerService(options: LedgerServiceOptions): Promis
     logger,
     maxEventsPerBatch,
     readPosition: () => projectionPosition(db),
-    apply: (events) => applyCoreEvents(db, assets, events),
+    apply: (events) => applyCoreEvents(db, assets, events, written),
   });
   const ledger = createLedgerOperations({
     db,

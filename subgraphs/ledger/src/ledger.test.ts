@@ -49,6 +49,7 @@ import {
   readUserAccounts,
   startLedger,
   verifyLedger,
+  WrittenAccounts,
   type RunningLedger,
 } from './index.ts';
 import { createLedgerOperations } from './ledger-operations.ts';
@@ -722,6 +723,51 @@ describe('balances from the core', () => {
         await readCoreAccounts(testDb.db, service.assets, someone),
       );
       expect(await verifyLedger(fresh.db)).toEqual([]);
+    } finally {
+      await fresh.dispose();
+    }
+
+    // Two instances remembering what they booked, taking turns on one database: the same journal.
+    const shared = await openTestDatabase('ledger_written', ledgerMigrationsDir);
+    try {
+      // One catalog: an instance that skips a batch does not learn its assets (not the subject here).
+      const sharedCatalog = new AssetCatalog();
+      const instances = [
+        { catalog: sharedCatalog, written: new WrittenAccounts() },
+        { catalog: sharedCatalog, written: new WrittenAccounts() },
+      ] as const;
+      for (let start = 0, size = 1, turn = 0; start < events.length; start += size, size = (size % 7) + 1) {
+        const batch = events.slice(start, start + size);
+        turn += 1;
+        const [first, second] = turn % 5 === 0 ? [instances[1], instances[0]] : [instances[0], instances[1]];
+        await applyCoreEvents(shared.db, first.catalog, batch, first.written);
+        await applyCoreEvents(shared.db, second.catalog, batch, second.written);
+      }
+      expect(await journal(shared.db)).toEqual(live);
+      expect(instances[0].written.states.size).toBeGreaterThan(0);
+      expect(await verifyLedger(shared.db)).toEqual([]);
+    } finally {
+      await shared.dispose();
+    }
+  });
+
+  it('refuses a remembered account state the table does not hold: the journal statement checks it', async () => {
+    await caughtUp();
+    const events = await allEvents();
+    const fresh = await openTestDatabase('ledger_stale', ledgerMigrationsDir);
+    try {
+      const catalog = new AssetCatalog();
+      const written = new WrittenAccounts();
+      const half = Math.floor(events.length / 2);
+      await applyCoreEvents(fresh.db, catalog, events.slice(0, half), written);
+      // Every remembered state one unit off: the next batch that books any of them must fail.
+      for (const [key, state] of written.states)
+        written.states.set(key, { balanceUnits: state.balanceUnits + 1n, version: state.version });
+      await expect(applyCoreEvents(fresh.db, catalog, events.slice(half), written)).rejects.toThrow();
+      const position = await fresh.db.query<{ last_sequence: string }>(
+        'SELECT last_sequence::text AS last_sequence FROM projection_positions',
+      );
+      expect(position.rows[0]!.last_sequence).toBe(String(events[half - 1]!.eventSeq));
     } finally {
       await fresh.dispose();
     }

@@ -11,12 +11,55 @@ import { enqueueAudits, type Database, type Queryable } from '@graphex/runtime';
 import type { PublicCoreEvent } from '@graphex/schema';
 import { adjustmentAuditRecord, matchAdjustmentIntents } from '../domain/admin-adjustment.ts';
 import type { AssetCatalog } from '../domain/core-catalog.ts';
-import { accountsTouchedBy, journalCoreEvents } from '../domain/core-journal.ts';
+import { accountsTouchedBy, journalCoreEvents, type JournalBatch } from '../domain/core-journal.ts';
+import type { AccountState } from '../domain/journal.ts';
 import { coreStream, storeCatalogEvents, storeCoreBalances } from './core-balances.ts';
 import { lockAccountStates, writeJournalBatch } from './journal-store.ts';
 import { lockCandidateIntents, markIntentsBooked } from './adjustment-intents.ts';
 
 export const maxEventsPerBatch = 1000;
+
+/** Account states one `WrittenAccounts` keeps at most (least recently booked forgotten first). */
+export const writtenAccountsMax = 50_000;
+
+/**
+ * The states of the accounts this instance's projection booked, as written, and the position they
+ * are current at. Only the projection writes `ledger_accounts`, under the position lock: while the
+ * stored position is still `position`, nobody changed them, and a batch need not read them back
+ * (the journal statement still books each update only from the version and balance it expects —
+ * the pair assertion stays in the database). Any other position empties it.
+ */
+export class WrittenAccounts {
+  position = -1;
+  readonly states = new Map<string, AccountState>();
+
+  /** States of `keys` known here when the stored position is `position`; the rest must be read. */
+  take(position: number, keys: Iterable<string>): { known: Map<string, AccountState>; missing: string[] } {
+    if (position !== this.position) {
+      this.states.clear();
+      this.position = -1;
+    }
+    const known = new Map<string, AccountState>();
+    const missing: string[] = [];
+    for (const key of keys) {
+      const state = this.states.get(key);
+      if (state) known.set(key, state);
+      else missing.push(key);
+    }
+    return { known, missing };
+  }
+
+  /** After a commit that moved the stored position to `position`. */
+  committed(position: number, booked: JournalBatch['accounts'] | null): void {
+    this.position = position;
+    if (!booked) return;
+    for (const [key, { after }] of booked) {
+      this.states.delete(key);
+      this.states.set(key, after);
+    }
+    while (this.states.size > writtenAccountsMax) this.states.delete(this.states.keys().next().value!);
+  }
+}
 
 export class CoreProjectionError extends Error {
   override name = 'CoreProjectionError';
@@ -71,13 +114,14 @@ export async function applyCoreEvents(
   db: Database,
   catalog: AssetCatalog,
   events: readonly PublicCoreEvent[],
+  written?: WrittenAccounts,
 ): Promise<number> {
   if (events.length > maxEventsPerBatch)
     throw new RangeError(`At most ${maxEventsPerBatch} events per batch`);
-  const { position, learned } = await db.transaction(async (tx) => {
+  const { position, learned, booked, applied } = await db.transaction(async (tx) => {
     const stored = await lockPosition(tx);
     const fresh = events.filter((event) => event.eventSeq > stored);
-    if (fresh.length === 0) return { position: stored, learned: null };
+    if (fresh.length === 0) return { position: stored, learned: null, booked: null, applied: false };
     for (const [index, event] of fresh.entries()) {
       if (event.eventSeq !== stored + index + 1)
         throw new CoreProjectionError(
@@ -91,9 +135,15 @@ export async function applyCoreEvents(
     for (const market of added.markets) batchCatalog.addMarket(market);
 
     const touched = accountsTouchedBy(fresh, batchCatalog);
+    let booked: JournalBatch['accounts'] | null = null;
     if (touched.size > 0) {
-      const current = await lockAccountStates(tx, [...touched.keys()]);
-      await writeJournalBatch(tx, journalCoreEvents(fresh, current, batchCatalog));
+      const { known: current, missing } = written
+        ? written.take(stored, touched.keys())
+        : { known: new Map<string, AccountState>(), missing: [...touched.keys()] };
+      for (const [key, state] of await lockAccountStates(tx, missing)) current.set(key, state);
+      const batch = journalCoreEvents(fresh, current, batchCatalog);
+      await writeJournalBatch(tx, batch);
+      booked = batch.accounts;
     }
     await auditAdjustments(tx, fresh, batchCatalog);
     await storeCoreBalances(tx, fresh);
@@ -102,8 +152,9 @@ export async function applyCoreEvents(
       coreStream,
       position,
     ]);
-    return { position, learned: batchCatalog === catalog ? null : batchCatalog };
+    return { position, learned: batchCatalog === catalog ? null : batchCatalog, booked, applied: true };
   });
+  if (written && applied) written.committed(position, booked);
   // Adopted only once committed: a rolled-back batch teaches the catalog nothing.
   if (learned !== null) {
     for (const asset of learned.all()) catalog.add(asset);
