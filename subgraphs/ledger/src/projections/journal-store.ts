@@ -58,6 +58,42 @@ function accountRow(key: string, ref: LedgerAccountRef, after: AccountState) {
 }
 
 /**
+ * The batch statement of `writeJournalBatch`: $1 created accounts, $2 updated accounts (with the
+ * version and balance each must still have), $3 transactions, $4 entries (JSON arrays), $5 the
+ * updated account keys.
+ */
+export const journalBatchSql = `WITH created AS (
+   INSERT INTO ledger_accounts (account_key, owner_kind, user_id, currency, bucket, balance, version)
+   SELECT account_key, owner_kind, user_id, currency, bucket, balance, version
+   FROM jsonb_to_recordset($1::jsonb) AS r(account_key text, owner_kind text, user_id text, currency text,
+     bucket text, balance numeric, version bigint)
+   ON CONFLICT (account_key) DO NOTHING
+   RETURNING 1),
+   updated AS (
+   UPDATE ledger_accounts a SET balance = r.balance, version = r.version
+   FROM jsonb_to_recordset($2::jsonb) AS r(account_key text, balance numeric, version bigint,
+     before_version bigint, before_balance numeric)
+   WHERE a.account_key = r.account_key AND a.version = r.before_version AND a.balance = r.before_balance
+     -- Redundant, for the planner: the keys by index, never a scan of every account per batch.
+     AND a.account_key = ANY($5::text[])
+   RETURNING 1),
+   transactions AS (
+   INSERT INTO journal_transactions (event_seq, leg, command_seq, kind, description, occurred_at)
+   SELECT event_seq, leg, command_seq, kind, description, occurred_at
+   FROM jsonb_to_recordset($3::jsonb) AS r(event_seq bigint, leg smallint, command_seq bigint, kind text,
+     description text, occurred_at timestamptz)
+   RETURNING 1),
+   entries AS (
+   INSERT INTO journal_entries (event_seq, leg, entry_index, account_key, currency, debit, credit, balance_after,
+     account_version)
+   SELECT event_seq, leg, entry_index, account_key, currency, debit, credit, balance_after, account_version
+   FROM jsonb_to_recordset($4::jsonb) AS r(event_seq bigint, leg smallint, entry_index smallint, account_key text,
+     currency text, debit numeric, credit numeric, balance_after numeric, account_version bigint)
+   RETURNING 1)
+   SELECT (SELECT count(*) FROM created)::text AS created, (SELECT count(*) FROM updated)::text AS updated,
+   (SELECT count(*) FROM transactions)::text AS transactions, (SELECT count(*) FROM entries)::text AS entries`;
+
+/**
  * Writes a booked batch in one statement (one round trip on the hot path): new accounts, changed
  * accounts (only if still at the version they were read at), the transactions and their entries.
  * Foreign keys are checked at the end of the statement, so entries may name accounts and
@@ -99,35 +135,14 @@ export async function writeJournalBatch(tx: Queryable, batch: JournalBatch): Pro
     })),
   );
   const result = await tx.query<{ created: string; updated: string; transactions: string; entries: string }>(
-    `WITH created AS (
-       INSERT INTO ledger_accounts (account_key, owner_kind, user_id, currency, bucket, balance, version)
-       SELECT account_key, owner_kind, user_id, currency, bucket, balance, version
-       FROM jsonb_to_recordset($1::jsonb) AS r(account_key text, owner_kind text, user_id text, currency text,
-         bucket text, balance numeric, version bigint)
-       ON CONFLICT (account_key) DO NOTHING
-       RETURNING 1),
-     updated AS (
-       UPDATE ledger_accounts a SET balance = r.balance, version = r.version
-       FROM jsonb_to_recordset($2::jsonb) AS r(account_key text, balance numeric, version bigint,
-         before_version bigint, before_balance numeric)
-       WHERE a.account_key = r.account_key AND a.version = r.before_version AND a.balance = r.before_balance
-       RETURNING 1),
-     transactions AS (
-       INSERT INTO journal_transactions (event_seq, leg, command_seq, kind, description, occurred_at)
-       SELECT event_seq, leg, command_seq, kind, description, occurred_at
-       FROM jsonb_to_recordset($3::jsonb) AS r(event_seq bigint, leg smallint, command_seq bigint, kind text,
-         description text, occurred_at timestamptz)
-       RETURNING 1),
-     entries AS (
-       INSERT INTO journal_entries (event_seq, leg, entry_index, account_key, currency, debit, credit, balance_after,
-         account_version)
-       SELECT event_seq, leg, entry_index, account_key, currency, debit, credit, balance_after, account_version
-       FROM jsonb_to_recordset($4::jsonb) AS r(event_seq bigint, leg smallint, entry_index smallint, account_key text,
-         currency text, debit numeric, credit numeric, balance_after numeric, account_version bigint)
-       RETURNING 1)
-     SELECT (SELECT count(*) FROM created)::text AS created, (SELECT count(*) FROM updated)::text AS updated,
-       (SELECT count(*) FROM transactions)::text AS transactions, (SELECT count(*) FROM entries)::text AS entries`,
-    [JSON.stringify(created), JSON.stringify(updated), JSON.stringify(transactions), JSON.stringify(entries)],
+    journalBatchSql,
+    [
+      JSON.stringify(created),
+      JSON.stringify(updated),
+      JSON.stringify(transactions),
+      JSON.stringify(entries),
+      updated.map((row) => row.account_key),
+    ],
   );
   const counts = result.rows[0]!;
   // The position lock serializes batches: an account that appeared or changed meanwhile is a bug.
