@@ -27,6 +27,10 @@ export interface SubscribersReport {
   readonly ended: number;
   readonly endReasons: Record<string, number>;
   readonly latencies: Float64Array;
+  /** Latencies seen by subscribers never resynchronised (no replayed catch-up DELTAs among them). */
+  readonly inSyncLatencies: Float64Array;
+  /** Subscribers that received a SNAPSHOT after their first. */
+  readonly resynced: number;
 }
 
 interface BookEvent {
@@ -98,6 +102,8 @@ function run(input: SubscribersInput): void {
   if (!port) throw new Error('fanout-subscribers.ts runs as a worker thread of tests/bench/fanout.ts');
   const sentAt = new Map<string, number>();
   let latencies: number[] = [];
+  let inSyncLatencies: number[] = [];
+  let resynced = 0;
   let delivered = 0;
   let snapshots = 0;
   let gaps = 0;
@@ -109,6 +115,7 @@ function run(input: SubscribersInput): void {
   for (let i = 0; i < input.count; i += 1) {
     let lastSequence: bigint | null = null;
     let seenSnapshot = false;
+    let wasResynced = false;
     const sink: Sink = {
       next: (result) => {
         const book = result.data?.orderBook;
@@ -118,6 +125,10 @@ function run(input: SubscribersInput): void {
         const sequence = BigInt(book.sequence);
         if (book.kind === 'SNAPSHOT') {
           if (!seenSnapshot) connected += 1;
+          else if (!wasResynced) {
+            wasResynced = true;
+            resynced += 1;
+          }
           seenSnapshot = true;
           snapshots += 1;
         } else {
@@ -125,7 +136,9 @@ function run(input: SubscribersInput): void {
           for (const levels of [book.bids, book.asks]) {
             for (const level of levels) {
               const sent = sentAt.get(level.price);
-              if (sent !== undefined) latencies.push(at - sent);
+              if (sent === undefined) continue;
+              latencies.push(at - sent);
+              if (!wasResynced) inSyncLatencies.push(at - sent);
             }
           }
         }
@@ -163,6 +176,7 @@ function run(input: SubscribersInput): void {
         delivered = 0;
         snapshots = 0;
         latencies = [];
+        inSyncLatencies = [];
         break;
       case 'report': {
         const report: SubscribersReport = {
@@ -174,8 +188,13 @@ function run(input: SubscribersInput): void {
           ended,
           endReasons,
           latencies: Float64Array.from(latencies),
+          inSyncLatencies: Float64Array.from(inSyncLatencies),
+          resynced,
         };
-        port.postMessage(report, [report.latencies.buffer as ArrayBuffer]);
+        port.postMessage(report, [
+          report.latencies.buffer as ArrayBuffer,
+          report.inSyncLatencies.buffer as ArrayBuffer,
+        ]);
         break;
       }
       case 'stop':

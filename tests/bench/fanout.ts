@@ -207,6 +207,12 @@ async function main(): Promise<void> {
       for (const [reason, count] of Object.entries(report.endReasons))
         endReasons[reason] = (endReasons[reason] ?? 0) + count;
     const s = summarize(latencies);
+    const inSync: number[] = [];
+    for (const report of figures) for (const value of report.inSyncLatencies) inSync.push(value);
+    const inSyncSummary = summarize(inSync);
+    console.log(
+      `subscribers resynchronised at least once: ${sum((r) => r.resynced)}; latency of the others: p50 ${round2(inSyncSummary.p50)} ms p99 ${round2(inSyncSummary.p99)} ms (${inSync.length} deliveries)`,
+    );
     const memoryEnd = memory[memory.length - 1]!;
     const makerAnswers = summarize(makerLatencies);
     if (Object.keys(endReasons).length > 0)
