@@ -23,8 +23,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { encodeWire, type PublicCoreEvent } from '@graphex/schema';
-import { decodeWireMessage } from '../service/wire-decode.ts';
+import { decodeWire, encodeWire, type PublicCoreEvent } from '@graphex/schema';
 
 interface BatchIndex {
   readonly firstEventSeq: number;
@@ -101,7 +100,7 @@ export class EventLog {
   #indexLine(text: string, offset: number, bytes: number): boolean {
     let batch: StoredBatch;
     try {
-      batch = decodeWireMessage<StoredBatch>(text);
+      batch = decodeWire<StoredBatch>(text);
     } catch {
       return false;
     }
@@ -181,7 +180,7 @@ export class EventLog {
       if (events === undefined) {
         const buffer = Buffer.alloc(entry.bytes);
         readSync(this.#fd, buffer, 0, entry.bytes, entry.offset);
-        events = decodeWireMessage<StoredBatch>(buffer.toString('utf8')).events;
+        events = decodeWire<StoredBatch>(buffer.toString('utf8')).events;
       }
       for (const event of events) if (event.eventSeq > afterEventSeq) out.push(event);
     }

@@ -4,6 +4,7 @@
  */
 import { WebSocket } from 'ws';
 import {
+  decodeWire,
   type CoreClient,
   type CoreCommand,
   type CoreEventHandler,
@@ -19,7 +20,6 @@ import {
   type ClientMessage,
   type ServerMessage,
 } from './protocol.ts';
-import { decodeWireMessage } from './wire-decode.ts';
 
 export interface RemoteCoreOptions {
   /** ws://host:port/core */
@@ -90,7 +90,7 @@ export function connectCoreClient(options: RemoteCoreOptions): CoreClient {
       }
     });
     ws.on('message', (data) => {
-      for (const message of messagesOf(decodeWireMessage(String(data))) as ServerMessage[]) receive(message);
+      for (const message of messagesOf(decodeWire(String(data))) as ServerMessage[]) receive(message);
     });
     const receive = (message: ServerMessage): void => {
       switch (message.op) {

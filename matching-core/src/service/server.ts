@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { CoreCommand, CoreSubscription } from '@graphex/schema';
+import { decodeWire, type CoreCommand, type CoreSubscription } from '@graphex/schema';
 import {
   sendJson,
   verifyServiceToken,
@@ -27,7 +27,6 @@ import {
   type ClientMessage,
   type ServerMessage,
 } from './protocol.ts';
-import { decodeWireMessage } from './wire-decode.ts';
 
 export interface CoreServiceOptions {
   readonly port: number;
@@ -98,7 +97,7 @@ export async function startCoreService(
     ws.on('message', (data) => {
       let messages: unknown[];
       try {
-        messages = messagesOf(decodeWireMessage(String(data)));
+        messages = messagesOf(decodeWire(String(data)));
       } catch {
         ws.close(4400, 'Malformed message');
         return;
