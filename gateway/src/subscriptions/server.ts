@@ -181,8 +181,7 @@ export function attachSubscriptionServer(
     maxPayload: limits.maxMessageBytes,
     perMessageDeflate: false,
   });
-  /** Each client WebSocket's underlying socket (from the upgrade), for the socket writer. */
-  const rawSockets = new WeakMap<WebSocket, Duplex>();
+  /** Each client WebSocket's writer, on the socket of its upgrade (socket-writer.ts). */
   const outputs = new WeakMap<WebSocket, ConnectionOutput>();
   /** A `next` payload as graphql-ws sends it, errors formatted like every other error. */
   const payloadOf = (result: ExecutionResult): Record<string, unknown> => {
@@ -195,18 +194,6 @@ export function attachSubscriptionServer(
     probeIntervalMs: limits.lagProbeIntervalMs,
     serializePayload: (result) => Buffer.from(JSON.stringify(payloadOf(result)), 'utf8'),
   });
-  function outputOf(socket: WebSocket): ConnectionOutput | undefined {
-    const known = outputs.get(socket);
-    if (known) return known;
-    const raw = rawSockets.get(socket);
-    if (!raw) return undefined;
-    const output = socketWriter.connection(raw, () => socket.readyState === socket.OPEN);
-    outputs.set(socket, output);
-    socket.on('pong', (payload: Buffer) => output.pong(payload));
-    socket.once('close', () => output.close());
-    return output;
-  }
-
   function closeSlowConsumer(socket: WebSocket): void {
     if (socket.readyState !== socket.OPEN) return;
     logger.warn('slow consumer disconnected', { code: SubscriptionCloseCode.SlowConsumer });
@@ -309,7 +296,7 @@ export function attachSubscriptionServer(
           identity: context.identity,
           requestId: context.requestId,
           onSlowConsumer: () => closeSlowConsumer(context.socket),
-          delivery: outputOf(context.socket)?.delivery(context.operationId),
+          delivery: outputs.get(context.socket)?.delivery(context.operationId),
         });
       },
       execute: async (args) => {
@@ -352,7 +339,10 @@ export function attachSubscriptionServer(
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => {
-      rawSockets.set(ws, socket);
+      const output = socketWriter.connection(socket, () => ws.readyState === ws.OPEN);
+      outputs.set(ws, output);
+      ws.on('pong', (payload: Buffer) => output.pong(payload));
+      ws.once('close', () => output.close());
       wss.emit('connection', ws, request);
     });
   };

@@ -134,7 +134,7 @@ describe('the socket writer, against a real ws client', () => {
     const channel = channelFor(output, 'op');
     open = false;
     channel.push({ data: { n: 1 } });
-    writer.flush();
+    await new Promise((resolve) => setImmediate(resolve));
     output.close();
     channel.push({ data: { n: 2 } });
     serverSocket.send('marker');

@@ -60,8 +60,6 @@ export interface ConnectionOutput {
 export interface SocketWriter {
   /** `isOpen` says whether data frames may still be written (no close frame sent or received). */
   connection(socket: Duplex, isOpen: () => boolean): ConnectionOutput;
-  /** Writes every connection's ready events now (tests, shutdown). */
-  flush(): void;
 }
 
 const closingBrace = Buffer.from('}');
@@ -111,7 +109,7 @@ export function createSocketWriter(options: SocketWriterOptions): SocketWriter {
     // Connections made ready during this flush (a forced end) are written by the next one.
     const connections = [...dirty];
     dirty.clear();
-    for (const connection of connections) connection.flush(false);
+    for (const connection of connections) connection.flush();
   };
 
   class Connection implements ConnectionOutput {
@@ -160,13 +158,13 @@ export function createSocketWriter(options: SocketWriterOptions): SocketWriter {
       }
     }
 
-    flush(force: boolean): void {
+    flush(): void {
       if (this.#ready.size === 0) return;
-      if (!force && this.#socket.writableLength > options.highWaterBytes) {
+      if (this.#socket.writableLength > options.highWaterBytes) {
         this.#waitForDrain();
         return;
       }
-      if (!force && this.#probeSentAt !== undefined && now() - this.#probeSentAt > options.maxLagMs) {
+      if (this.#probeSentAt !== undefined && now() - this.#probeSentAt > options.maxLagMs) {
         // The client has not read what was written more than maxLagMs ago: wait for its pong.
         this.#waitingForPong = true;
         return;
@@ -235,12 +233,5 @@ export function createSocketWriter(options: SocketWriterOptions): SocketWriter {
     }
   }
 
-  return {
-    connection: (socket, isOpen) => new Connection(socket, isOpen),
-    flush: () => {
-      const connections = [...dirty];
-      dirty.clear();
-      for (const connection of connections) connection.flush(true);
-    },
-  };
+  return { connection: (socket, isOpen) => new Connection(socket, isOpen) };
 }
