@@ -468,11 +468,9 @@ export function createSubscriptionExecutor(options: SubscriptionExecutorOptions)
     }
 
     add(subscriber: SubscriberChannel<ExecutionResult>): void {
-      // Catch up a subscriber joining a group that already delivered events.
-      for (const event of this.retained.kept) {
-        const result = this.retained.results?.get(event);
-        if (result) subscriber.push(result);
-      }
+      // Catch up a subscriber joining a group that already delivered events (the kept events fit in
+      // any subscriber's queue: checked against the limits at start).
+      for (const result of this.catchUpResults(Number.MAX_SAFE_INTEGER) ?? []) subscriber.push(result);
       this.attach(subscriber);
     }
 
