@@ -221,7 +221,7 @@ async function main(): Promise<void> {
       `maker: answer p50 ${round2(makerAnswers.p50)} ms p99 ${round2(makerAnswers.p99)} ms; ${mutations} mutations (${makerErrors} failed) in ${round2(elapsed)} s, straight to the orders subgraph; gateway RSS MiB over time: ${memory.join(' ')}`,
     );
     console.log(
-      `bench:fanout subscribers=${sum((r) => r.connected)} delivered_events_per_s=${Math.round(sum((r) => r.delivered) / elapsed)} latency_p50_ms=${round2(s.p50)} latency_p99_ms=${round2(s.p99)} snapshot_resends=${sum((r) => r.snapshots)} gaps=${sum((r) => r.gaps)} ended_early=${sum((r) => r.ended)} gateway_rss_start_mib=${memory[0]} gateway_rss_end_mib=${memoryEnd} gateway_rss_max_mib=${Math.max(...memory)} gateway_cpu_pct=${gatewayCpuPercent}`,
+      `bench:fanout subscribers=${sum((r) => r.connected)} delivered_events_per_s=${Math.round(sum((r) => r.delivered) / elapsed)} latency_p50_ms=${round2(s.p50)} latency_p99_ms=${round2(s.p99)} snapshot_resends=${sum((r) => r.snapshots)} gaps=${sum((r) => r.gaps)} misread=${sum((r) => r.misread)} ended_early=${sum((r) => r.ended)} gateway_rss_start_mib=${memory[0]} gateway_rss_end_mib=${memoryEnd} gateway_rss_max_mib=${Math.max(...memory)} gateway_cpu_pct=${gatewayCpuPercent}`,
     );
   } finally {
     await stopSubscribers(workers);
