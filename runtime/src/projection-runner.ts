@@ -22,6 +22,14 @@ export interface ProjectionRunnerOptions {
   readonly maxEventsPerBatch: number;
   /** First retry delay after a failure; doubles up to 5 s. */
   readonly retryDelayMs?: number;
+  /**
+   * After a batch, wait until this long after it began before taking the next one (default 0:
+   * never wait). Events that arrive meanwhile are applied together. At low event rates a
+   * projection's cost is per batch (a transaction, its fixed statements, the core's ack), so a
+   * read model nobody waits on trades a lag of at most this long for a fraction of that work.
+   * A `waitFor` beyond the position ends the wait at once: read-your-writes is never delayed.
+   */
+  readonly lingerMs?: number;
 }
 
 export interface ProjectionRunner {
@@ -47,6 +55,23 @@ export async function startProjectionRunner(options: ProjectionRunnerOptions): P
   let retryDelayMs = options.retryDelayMs ?? 100;
   let closed = false;
   const waiters = new Set<{ eventSeq: number; resolve: () => void }>();
+  const lingerMs = options.lingerMs ?? 0;
+  let lingering: { readonly timer: NodeJS.Timeout; readonly resolve: () => void } | null = null;
+  const endLinger = (): void => {
+    const current = lingering;
+    lingering = null;
+    if (!current) return;
+    clearTimeout(current.timer);
+    current.resolve();
+  };
+  /** Holds the next batch back until `lingerMs` after `began`, unless someone waits for it. */
+  const linger = async (began: number): Promise<void> => {
+    const remaining = began + lingerMs - performance.now();
+    if (remaining <= 0 || closed || waiters.size > 0) return;
+    await new Promise<void>((resolve) => {
+      lingering = { timer: setTimeout(endLinger, remaining), resolve };
+    });
+  };
 
   const advance = (to: number): void => {
     position = to;
@@ -59,10 +84,12 @@ export async function startProjectionRunner(options: ProjectionRunnerOptions): P
   };
 
   const handle = async (events: readonly PublicCoreEvent[]): Promise<void> => {
+    const began = performance.now();
     for (let start = 0; start < events.length; start += options.maxEventsPerBatch) {
       advance(await options.apply(events.slice(start, start + options.maxEventsPerBatch)));
     }
     retryDelayMs = options.retryDelayMs ?? 100;
+    if (lingerMs > 0) await linger(began);
   };
 
   const subscribe = (): void => {
@@ -96,6 +123,7 @@ export async function startProjectionRunner(options: ProjectionRunnerOptions): P
     caughtUp: () => position >= startTarget,
     waitFor(eventSeq, timeoutMs = 5_000) {
       if (eventSeq <= position) return Promise.resolve();
+      endLinger();
       if (waiters.size >= maxWaiters)
         return Promise.reject(
           apiError('SERVICE_UNAVAILABLE', `The ${options.readModel} read model is behind; retry shortly.`),
@@ -119,6 +147,7 @@ export async function startProjectionRunner(options: ProjectionRunnerOptions): P
     },
     async close() {
       closed = true;
+      endLinger();
       if (retryTimer) clearTimeout(retryTimer);
       await subscription?.close();
       subscription = null;

@@ -79,7 +79,17 @@ export interface LedgerServiceOptions {
   /** What the chain holds for users (custody vs chain); absent = unknown. */
   readonly custody?: CustodySource;
   readonly clock?: () => Date;
+  /** The journal projection's linger (`ProjectionRunnerOptions.lingerMs`); 0 by default. */
+  readonly projectionLingerMs?: number;
 }
+
+/**
+ * The running service's projection linger. Balances are the only read model the ledger serves
+ * and a balance read waits for the projection to reach the core (`freshReadWaitMs`), so holding a
+ * batch back costs no reader anything; at 100 book changes a second it applies a fifth of the
+ * batches it would otherwise.
+ */
+export const ledgerProjectionLingerMs = 50;
 
 export interface LedgerService {
   readonly schema: GraphQLSchema;
@@ -104,12 +114,14 @@ export async function createLedgerService(options: LedgerServiceOptions): Promis
     maxEventsPerBatch,
     readPosition: () => projectionPosition(db),
     apply: (events) => applyCoreEvents(db, assets, events, written),
+    lingerMs: options.projectionLingerMs ?? 0,
   });
   const ledger = createLedgerOperations({
     db,
     core,
     assets,
     logger,
+    projection,
     ...(options.custody ? { custody: options.custody } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
   });
@@ -191,6 +203,7 @@ export async function startLedger(
           internalTokenSecret: config.internalTokenSecret,
         }),
       ...(overrides.clock ? { clock: overrides.clock } : {}),
+      projectionLingerMs: ledgerProjectionLingerMs,
     });
     closers.push(() => subgraph.close());
     const relay = startAuditRelay({

@@ -14,7 +14,14 @@
  * - `reconciliation` (ADMIN, COMPLIANCE): the ledger against its rules, the core and the chain.
  */
 import { randomUUID } from 'node:crypto';
-import { formatDecimal, requireRole, type Database, type Identity, type Logger } from '@graphex/runtime';
+import {
+  formatDecimal,
+  requireRole,
+  type Database,
+  type Identity,
+  type Logger,
+  type ProjectionRunner,
+} from '@graphex/runtime';
 import {
   apiError,
   resultCodeName,
@@ -55,7 +62,19 @@ export interface LedgerOperationsOptions {
   /** What the chain holds for users; absent = not configured (custody vs chain is unknown). */
   readonly custody?: CustodySource;
   readonly clock?: () => Date;
+  /**
+   * The journal projection. Given, a balance read first lets it apply everything the core has
+   * logged (it may hold a batch back for up to its linger): a balance read after a trade or an
+   * adjustment shows it.
+   */
+  readonly projection?: Pick<ProjectionRunner, 'waitFor'>;
 }
+
+/**
+ * Longest a balance read waits for the projection to reach the core. Past it, or with the core
+ * unreachable, the read model's balances are served as they are: reads stay available.
+ */
+export const freshReadWaitMs = 1_000;
 
 /** Largest page of `Account.entries`. */
 export const maxEntriesPerPage = 500;
@@ -81,6 +100,26 @@ export interface LedgerOperations {
 export function createLedgerOperations(options: LedgerOperationsOptions): LedgerOperations {
   const { db, core, assets, logger } = options;
   const clock = options.clock ?? (() => new Date());
+
+  /** Waits (bounded) until the projection applied what the core logged so far; never throws. */
+  async function caughtUpWithCore(): Promise<void> {
+    const { projection } = options;
+    if (!projection) return;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const deadline = performance.now() + freshReadWaitMs;
+      const last = await Promise.race([
+        core.lastEventSeq(),
+        new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), freshReadWaitMs))),
+      ]);
+      clearTimeout(timer);
+      if (last === null) return;
+      await projection.waitFor(last, Math.max(1, deadline - performance.now()));
+    } catch (error) {
+      clearTimeout(timer);
+      logger.debug('balance read served from a projection that has not reached the core', { error });
+    }
+  }
 
   /**
    * The answer to a request whose idempotency key the same admin used before: the first answer, or
@@ -123,6 +162,7 @@ export function createLedgerOperations(options: LedgerOperationsOptions): Ledger
           availableUnits: 0n,
           lockedUnits: 0n,
         }));
+      await caughtUpWithCore();
       return readUserAccounts(db, assets, id);
     },
 

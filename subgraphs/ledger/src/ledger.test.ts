@@ -42,9 +42,11 @@ import {
   applyCoreEvents,
   AssetCatalog,
   checkLedgerReconciliation,
+  createLedgerService,
   CoreJournalError,
   createWalletsCustodySource,
   ledgerMigrationsDir,
+  ledgerProjectionLingerMs,
   readCoreAccounts,
   readUserAccounts,
   startLedger,
@@ -681,6 +683,38 @@ describe('balances from the core', () => {
       { currency: 'BTC', available: '1', locked: '0.6', total: '1.6' },
       { currency: 'USDT', available: '11988', locked: '0', total: '11988' },
     ]);
+  });
+
+  it('shows a command in a balance read right after it, though the projection holds batches back', async () => {
+    expect(ledgerProjectionLingerMs).toBeGreaterThan(0);
+    // A second ledger on its own database whose projection lingers a minute after each batch.
+    const lingeringDb = await openTestDatabase('ledger_linger', ledgerMigrationsDir);
+    const lingering = await createLedgerService({
+      db: lingeringDb.db,
+      core,
+      logger: testLogger,
+      projectionLingerMs: 60_000,
+    });
+    try {
+      await lingering.projection.waitFor(await core.lastEventSeq());
+      const user = randomUUID();
+      for (const amountUnits of [1_000_000n, 2_000_000n]) {
+        const outcome = await core.submit({
+          type: 'Deposit',
+          userId: user,
+          assetId: AssetIds.USDT,
+          amountUnits,
+        });
+        expect(outcome.result.code).toBe(0);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(lingering.projection.position()).toBeLessThan(await core.lastEventSeq());
+      const usdt = (await lingering.ledger.userAccounts(user)).find((a) => a.currency === 'USDT')!;
+      expect(usdt.availableUnits).toBe(3_000_000n);
+    } finally {
+      await lingering.close();
+      await lingeringDb.dispose();
+    }
   });
 
   it('is idempotent by eventSeq and rebuilds from 0 into empty tables exactly as live', async () => {
