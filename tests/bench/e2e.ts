@@ -11,7 +11,7 @@
  */
 import { signInternalIdentity, loadConfig, type Identity } from '@graphex/runtime';
 import { connectWs, gqlOk, startPlatform, type Platform } from '../harness/index.ts';
-import { argValue, cpuSeconds, round2, seededRandom, summarize } from './stats.ts';
+import { argValue, cpuSeconds, postJson, round2, seededRandom, summarize } from './stats.ts';
 
 const clientCount = argValue('clients', 64);
 const seconds = argValue('seconds', 20);
@@ -29,22 +29,17 @@ interface Trader {
   readonly identityToken: string;
 }
 
-async function post(
+type Answer = {
+  data?: Record<string, { id: string; status: string }>;
+  errors?: Array<{ message: string; extensions?: { code?: string } }>;
+};
+
+const post = (
   url: string,
   headers: Record<string, string>,
   query: string,
   variables: Record<string, unknown>,
-) {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify({ query, variables }),
-  });
-  return (await response.json()) as {
-    data?: Record<string, { id: string; status: string }>;
-    errors?: Array<{ message: string; extensions?: { code?: string } }>;
-  };
-}
+) => postJson<Answer>(url, headers, { query, variables });
 
 /**
  * CPU milliseconds each platform process (and this program) spent per order during a phase: what

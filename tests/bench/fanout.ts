@@ -21,7 +21,7 @@ import { Worker } from 'node:worker_threads';
 import { loadConfig, signInternalIdentity } from '@graphex/runtime';
 import { gqlOk, startPlatform } from '../harness/index.ts';
 import type { SubscribersInput, SubscribersReport } from './fanout-subscribers.ts';
-import { argValue, cpuSeconds, round2, rssMiB, summarize } from './stats.ts';
+import { argValue, cpuSeconds, postJson, round2, rssMiB, summarize } from './stats.ts';
 
 const subscriberCount = argValue('subscribers', 5000);
 const ratePerSecond = argValue('rate', 100);
@@ -129,12 +129,11 @@ async function main(): Promise<void> {
     const makerLatencies: number[] = [];
     const direct = async (query: string, variables: Record<string, unknown>) => {
       const sentAt = performance.now();
-      const response = await fetch(platform.urls.orders, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-graphex-identity': makerIdentity },
-        body: JSON.stringify({ query, variables }),
-      });
-      const body = (await response.json()) as { data?: Record<string, { id: string }>; errors?: unknown[] };
+      const body = await postJson<{ data?: Record<string, { id: string }>; errors?: unknown[] }>(
+        platform.urls.orders,
+        { 'x-graphex-identity': makerIdentity },
+        { query, variables },
+      );
       if (body.errors?.length) throw new Error(`maker mutation failed: ${JSON.stringify(body.errors)}`);
       makerLatencies.push(performance.now() - sentAt);
       return body.data!;
