@@ -9,8 +9,8 @@
  * 'stop' }` (close every subscription).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import WebSocket from 'ws';
 import { connectWs } from '../harness/index.ts';
+import { openRawWebSocket } from './raw-websocket.ts';
 
 export interface SubscribersInput {
   readonly gatewayUrl: string;
@@ -109,70 +109,65 @@ const now = (): number => performance.timeOrigin + performance.now();
 const nextPrefix = '{"id":"1","type":"next","payload":';
 
 /**
- * One graphql-transport-ws subscription on its own socket: connection_init → connection_ack →
- * subscribe; answers pings; `next` messages are scanned (see `scanNext`), the others parsed.
+ * One graphql-transport-ws subscription on its own socket (a minimal WebSocket client,
+ * `raw-websocket.ts`): connection_init → connection_ack → subscribe; answers pings; `next`
+ * messages are scanned (see `scanNext`), the others parsed.
  */
 function leanSubscribe(httpUrl: string, sink: Sink): () => Promise<void> {
-  const url = httpUrl.replace(/^http/, 'ws');
-  // Loopback from our own gateway: skip ws' UTF-8 validation of every text frame.
-  const socket = new WebSocket(url, 'graphql-transport-ws', {
-    perMessageDeflate: false,
-    skipUTF8Validation: true,
-  });
   let disposed = false;
   let nexts = 0;
-  socket.on('open', () => socket.send('{"type":"connection_init","payload":{}}'));
-  socket.on('message', (data: Buffer) => {
-    // The gateway's text is ASCII here (prices, sequences, enum names): latin1 decodes it cheapest.
-    const text = data.toString('latin1');
-    if (text.startsWith(nextPrefix)) {
-      const scanned = scanNext(text);
-      nexts += 1;
-      if (nexts % parseCheckEvery === 0 && !checkScan(data.toString('utf8'), scanned)) sink.misread();
-      sink.next(scanned);
-      return;
-    }
-    const message = JSON.parse(data.toString('utf8')) as { type: string; payload?: unknown };
-    switch (message.type) {
-      case 'next': {
-        // Not the compact shape the scan expects: read it properly.
-        const book = (message.payload as { data?: BookEvent | null }).data?.orderBook;
-        sink.next(
-          book
-            ? {
-                kind: book.kind,
-                sequence: book.sequence,
-                prices: [...book.bids, ...book.asks].map((level) => level.price),
-              }
-            : null,
-        );
-        break;
+  const socket = openRawWebSocket(httpUrl.replace(/^http/, 'ws'), 'graphql-transport-ws', {
+    open: () => socket.send('{"type":"connection_init","payload":{}}'),
+    text: (chunk, start, end) => {
+      // The gateway's text is ASCII here (prices, sequences, enum names): latin1 decodes it cheapest.
+      const text = chunk.toString('latin1', start, end);
+      if (text.startsWith(nextPrefix)) {
+        const scanned = scanNext(text);
+        nexts += 1;
+        if (nexts % parseCheckEvery === 0 && !checkScan(chunk.toString('utf8', start, end), scanned))
+          sink.misread();
+        sink.next(scanned);
+        return;
       }
-      case 'connection_ack':
-        socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query } }));
-        break;
-      case 'ping':
-        socket.send('{"type":"pong"}');
-        break;
-      case 'error':
-      case 'complete':
-        if (!disposed) sink.ended(`${message.type} ${JSON.stringify(message.payload ?? null).slice(0, 120)}`);
-        break;
-      default:
-        break;
-    }
+      const message = JSON.parse(chunk.toString('utf8', start, end)) as { type: string; payload?: unknown };
+      switch (message.type) {
+        case 'next': {
+          // Not the compact shape the scan expects: read it properly.
+          const book = (message.payload as { data?: BookEvent | null }).data?.orderBook;
+          sink.next(
+            book
+              ? {
+                  kind: book.kind,
+                  sequence: book.sequence,
+                  prices: [...book.bids, ...book.asks].map((level) => level.price),
+                }
+              : null,
+          );
+          break;
+        }
+        case 'connection_ack':
+          socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query } }));
+          break;
+        case 'ping':
+          socket.send('{"type":"pong"}');
+          break;
+        case 'error':
+        case 'complete':
+          if (!disposed)
+            sink.ended(`${message.type} ${JSON.stringify(message.payload ?? null).slice(0, 120)}`);
+          break;
+        default:
+          break;
+      }
+    },
+    closed: (reason) => {
+      if (!disposed) sink.ended(reason);
+    },
   });
-  socket.on('error', () => undefined);
-  socket.on('close', (code: number) => {
-    if (!disposed) sink.ended(`close ${code}`);
-  });
-  return () =>
-    new Promise<void>((resolve) => {
-      disposed = true;
-      if (socket.readyState === WebSocket.CLOSED) return resolve();
-      socket.once('close', () => resolve());
-      socket.close(1000);
-    });
+  return () => {
+    disposed = true;
+    return socket.close();
+  };
 }
 
 function run(input: SubscribersInput): void {

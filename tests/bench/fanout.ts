@@ -11,8 +11,9 @@
  *
  * The subscribers live in `--workers` worker threads (fanout-subscribers.ts), apart from the maker's
  * clock and the figures, and speak graphql-ws' protocol (`graphql-transport-ws`) with a minimal
- * client on `ws` sockets: 5,000 of them share the machine with the whole platform, and graphql-ws'
- * client library costs about twice as much per message (`--client graphql-ws` uses it). Also
+ * WebSocket client on plain TCP sockets (raw-websocket.ts) that scans each `next` message instead
+ * of parsing it: 5,000 of them share the machine with the whole platform, and graphql-ws' client
+ * library on `ws` costs several times as much per message (`--client graphql-ws` uses it). Also
  * printed: every process's CPU use over the measured window, so figures limited by the machine
  * rather than the gateway show as such.
  */
