@@ -3,7 +3,7 @@
  * passthrough and masking, health, limits and routing. Black-box over HTTP.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signAccessToken, type RunningService } from '@graphex/runtime';
+import { serviceTokenHeader, signAccessToken, signServiceToken, type RunningService } from '@graphex/runtime';
 import { callSubgraph, testConfig, userIdentity } from '@graphex/runtime/testing';
 import { startGateway, type RunningGateway } from './gateway.ts';
 import {
@@ -359,6 +359,32 @@ describe('GraphiQL routes', () => {
     const origin = new URL(url).origin;
     expect((await fetch(`${origin}/graphiql/assets/0000000000000000/graphiql.min.js`)).status).toBe(404);
     expect((await fetch(`${origin}/graphiql/assets/../../etc/passwd`)).status).toBe(404);
+  });
+});
+
+describe('/internal/memory', () => {
+  it('reports the process memory to platform services only', async () => {
+    const memoryUrl = url.replace('/graphql', '/internal/memory');
+    expect((await getUrl(memoryUrl)).status).toBe(401);
+    const forged = await signServiceToken('bench', 'forged-secret-forged-secret-forged-secret');
+    expect((await getUrl(memoryUrl, { [serviceTokenHeader]: forged })).status).toBe(401);
+    const token = await signServiceToken('bench', platform.config.internalTokenSecret);
+    const result = await getUrl(memoryUrl, { [serviceTokenHeader]: token });
+    expect(result.status).toBe(200);
+    expect(result.headers.get('cache-control')).toBe('no-store');
+    const memory = result.json as Record<string, number>;
+    expect(Object.keys(memory).sort()).toEqual([
+      'arrayBuffersBytes',
+      'externalBytes',
+      'heapTotalBytes',
+      'heapUsedBytes',
+      'rssBytes',
+    ]);
+    expect(memory['heapUsedBytes']).toBeGreaterThan(0);
+    expect(memory['heapUsedBytes']).toBeLessThanOrEqual(memory['heapTotalBytes']!);
+    expect(
+      (await fetch(memoryUrl, { method: 'POST', headers: { [serviceTokenHeader]: token } })).status,
+    ).toBe(405);
   });
 });
 

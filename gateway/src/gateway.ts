@@ -27,6 +27,8 @@ import {
   sendJson,
   serveApollo,
   serviceNames,
+  serviceTokenHeader,
+  verifyServiceToken,
   subgraphUrl,
   type Logger,
   type PlatformConfig,
@@ -237,6 +239,25 @@ export async function startGateway(
       const report = await checkHealth(healthTargets, healthTimeoutMs);
       response.setHeader('cache-control', 'no-store');
       sendJson(response, report.status === 'ok' ? 200 : 503, report);
+      return;
+    }
+    if (pathname === '/internal/memory') {
+      // For operators and benchmarks (a platform service token): is the gateway's memory bounded?
+      if (method !== 'GET') return methodNotAllowed(response, 'GET');
+      const caller = await verifyServiceToken(
+        headerValue(request, serviceTokenHeader),
+        config.internalTokenSecret,
+      );
+      if (!caller) return sendJson(response, 401, { error: 'A platform service token is required.' });
+      const memory = process.memoryUsage();
+      response.setHeader('cache-control', 'no-store');
+      sendJson(response, 200, {
+        rssBytes: memory.rss,
+        heapUsedBytes: memory.heapUsed,
+        heapTotalBytes: memory.heapTotal,
+        externalBytes: memory.external,
+        arrayBuffersBytes: memory.arrayBuffers,
+      });
       return;
     }
     if (

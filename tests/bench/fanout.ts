@@ -19,10 +19,10 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { loadConfig, signInternalIdentity } from '@graphex/runtime';
+import { loadConfig, serviceTokenHeader, signInternalIdentity, signServiceToken } from '@graphex/runtime';
 import { gqlOk, startPlatform } from '../harness/index.ts';
 import type { SubscribersInput, SubscribersReport } from './fanout-subscribers.ts';
-import { argValue, cpuSeconds, postJson, round2, rssMiB, summarize } from './stats.ts';
+import { argValue, cpuSeconds, getJson, postJson, round2, rssMiB, summarize } from './stats.ts';
 
 const subscriberCount = argValue('subscribers', 5000);
 const ratePerSecond = argValue('rate', 100);
@@ -148,7 +148,24 @@ async function main(): Promise<void> {
     let makerErrors = 0;
     const started = performance.now();
     let mutations = 0;
-    const memoryTimer = setInterval(() => memory.push(rssMiB(gatewayPid)), 1000);
+    // The gateway's own account of its memory: the V8 heap in use (live objects plus garbage not yet
+    // collected) and the buffers outside it. RSS alone also counts pages the allocators keep after
+    // freeing them.
+    const serviceToken = await signServiceToken('bench-fanout', config.internalTokenSecret, 3600);
+    const memoryUrl = url.replace('/graphql', '/internal/memory');
+    const heapUsed: number[] = [];
+    const external: number[] = [];
+    const memoryTimer = setInterval(() => {
+      memory.push(rssMiB(gatewayPid));
+      void getJson<{ heapUsedBytes: number; externalBytes: number }>(memoryUrl, {
+        [serviceTokenHeader]: serviceToken,
+      })
+        .then((report) => {
+          heapUsed.push(Math.round(report.heapUsedBytes / 2 ** 20));
+          external.push(Math.round(report.externalBytes / 2 ** 20));
+        })
+        .catch(() => undefined);
+    }, 1000);
     const gatewayCpuStart = cpuSeconds(gatewayPid);
     const pids = [...platform.processes].map(([name, p]) => [name, p.child.pid] as const);
     const cpuStart = new Map(pids.map(([name, pid]) => [name, cpuSeconds(pid)]));
@@ -217,11 +234,21 @@ async function main(): Promise<void> {
     const makerAnswers = summarize(makerLatencies);
     if (Object.keys(endReasons).length > 0)
       console.log(`subscriptions that ended early, by reason: ${JSON.stringify(endReasons)}`);
+    /** Largest value per tenth of the run: a heap that grows shows rising maxima. */
+    const maxima = (values: readonly number[]): string => {
+      const size = Math.max(1, Math.ceil(values.length / 10));
+      const out: number[] = [];
+      for (let i = 0; i < values.length; i += size) out.push(Math.max(...values.slice(i, i + size)));
+      return out.join(' ');
+    };
+    console.log(
+      `gateway heap used MiB, largest per tenth of the run: ${maxima(heapUsed)}; outside the heap (buffers): ${maxima(external)}`,
+    );
     console.log(
       `maker: answer p50 ${round2(makerAnswers.p50)} ms p99 ${round2(makerAnswers.p99)} ms; ${mutations} mutations (${makerErrors} failed) in ${round2(elapsed)} s, straight to the orders subgraph; gateway RSS MiB over time: ${memory.join(' ')}`,
     );
     console.log(
-      `bench:fanout subscribers=${sum((r) => r.connected)} delivered_events_per_s=${Math.round(sum((r) => r.delivered) / elapsed)} latency_p50_ms=${round2(s.p50)} latency_p99_ms=${round2(s.p99)} snapshot_resends=${sum((r) => r.snapshots)} gaps=${sum((r) => r.gaps)} misread=${sum((r) => r.misread)} ended_early=${sum((r) => r.ended)} gateway_rss_start_mib=${memory[0]} gateway_rss_end_mib=${memoryEnd} gateway_rss_max_mib=${Math.max(...memory)} gateway_cpu_pct=${gatewayCpuPercent}`,
+      `bench:fanout subscribers=${sum((r) => r.connected)} delivered_events_per_s=${Math.round(sum((r) => r.delivered) / elapsed)} latency_p50_ms=${round2(s.p50)} latency_p99_ms=${round2(s.p99)} snapshot_resends=${sum((r) => r.snapshots)} gaps=${sum((r) => r.gaps)} misread=${sum((r) => r.misread)} ended_early=${sum((r) => r.ended)} gateway_rss_start_mib=${memory[0]} gateway_rss_end_mib=${memoryEnd} gateway_rss_max_mib=${Math.max(...memory)} gateway_heap_used_max_mib=${Math.max(...heapUsed)} gateway_cpu_pct=${gatewayCpuPercent}`,
     );
   } finally {
     await stopSubscribers(workers);

@@ -1,6 +1,6 @@
 /** Small helpers for benchmark programs: percentiles, a seeded PRNG, process memory, HTTP. */
 import { readFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent, get, request } from 'node:http';
 
 export function percentile(sortedValues: readonly number[], p: number): number {
   if (sortedValues.length === 0) return Number.NaN;
@@ -102,5 +102,24 @@ export function postJson<T>(url: string, headers: Record<string, string>, body: 
     );
     outgoing.on('error', reject);
     outgoing.end(text);
+  });
+}
+
+/** GETs a JSON document (kept-alive connection); rejects on a status other than 200. */
+export function getJson<T>(url: string, headers: Record<string, string>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    get(url, { agent: keepAlive, headers }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('error', reject);
+      response.on('end', () => {
+        if (response.statusCode !== 200) return reject(new Error(`HTTP ${response.statusCode} from ${url}`));
+        try {
+          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as T);
+        } catch (error) {
+          reject(error as Error);
+        }
+      });
+    }).on('error', reject);
   });
 }
