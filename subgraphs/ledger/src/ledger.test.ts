@@ -764,11 +764,11 @@ describe('balances from the core', () => {
     // Two instances remembering what they booked, taking turns on one database: the same journal.
     const shared = await openTestDatabase('ledger_written', ledgerMigrationsDir);
     try {
-      // One catalog: an instance that skips a batch does not learn its assets (not the subject here).
-      const sharedCatalog = new AssetCatalog();
+      // Each its own catalog: an instance learns the assets and markets of the batches the other
+      // applied (it must know them to book the batches it applies itself).
       const instances = [
-        { catalog: sharedCatalog, written: new WrittenAccounts() },
-        { catalog: sharedCatalog, written: new WrittenAccounts() },
+        { catalog: new AssetCatalog(), written: new WrittenAccounts() },
+        { catalog: new AssetCatalog(), written: new WrittenAccounts() },
       ] as const;
       for (let start = 0, size = 1, turn = 0; start < events.length; start += size, size = (size % 7) + 1) {
         const batch = events.slice(start, start + size);
@@ -778,6 +778,10 @@ describe('balances from the core', () => {
         await applyCoreEvents(shared.db, second.catalog, batch, second.written);
       }
       expect(await journal(shared.db)).toEqual(live);
+      for (const { catalog } of instances) {
+        expect(catalog.all()).toEqual(service.assets.all());
+        expect(catalog.markets()).toEqual(service.assets.markets());
+      }
       expect(instances[0].written.states.size).toBeGreaterThan(0);
       expect(await verifyLedger(shared.db)).toEqual([]);
     } finally {

@@ -41,39 +41,43 @@ export async function loadAssets(db: Queryable, into = new AssetCatalog()): Prom
   return into;
 }
 
-/** Stores the batch's AssetAdded / MarketAdded events; returns what they added. */
-export async function storeCatalogEvents(
-  tx: Queryable,
-  events: readonly PublicCoreEvent[],
-): Promise<{ assets: CoreAsset[]; markets: CoreMarket[] }> {
+/** What the AssetAdded / MarketAdded events among `events` add to the catalog. */
+export function catalogAdditions(events: readonly PublicCoreEvent[]): {
+  assets: CoreAsset[];
+  markets: CoreMarket[];
+} {
   const assets: CoreAsset[] = [];
   const markets: CoreMarket[] = [];
   for (const event of events) {
-    if (event.type === 'AssetAdded') {
-      const asset = { assetId: event.assetId, symbol: event.symbol, decimals: event.decimals };
-      await tx.query(
-        `INSERT INTO core_assets (asset_id, symbol, decimals) VALUES ($1, $2, $3)
-         ON CONFLICT (asset_id) DO UPDATE SET symbol = excluded.symbol, decimals = excluded.decimals`,
-        [asset.assetId, asset.symbol, asset.decimals],
-      );
-      assets.push(asset);
-    } else if (event.type === 'MarketAdded') {
-      const market = {
+    if (event.type === 'AssetAdded')
+      assets.push({ assetId: event.assetId, symbol: event.symbol, decimals: event.decimals });
+    else if (event.type === 'MarketAdded')
+      markets.push({
         marketId: event.market.marketId,
         symbol: event.market.symbol,
         baseAssetId: event.market.baseAssetId,
         quoteAssetId: event.market.quoteAssetId,
-      };
-      await tx.query(
-        `INSERT INTO core_markets (market_id, symbol, base_asset_id, quote_asset_id) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (market_id) DO UPDATE SET symbol = excluded.symbol,
-           base_asset_id = excluded.base_asset_id, quote_asset_id = excluded.quote_asset_id`,
-        [market.marketId, market.symbol, market.baseAssetId, market.quoteAssetId],
-      );
-      markets.push(market);
-    }
+      });
   }
   return { assets, markets };
+}
+
+/** Stores the batch's AssetAdded / MarketAdded events (no statement for a batch without any). */
+export async function storeCatalogEvents(tx: Queryable, events: readonly PublicCoreEvent[]): Promise<void> {
+  const { assets, markets } = catalogAdditions(events);
+  for (const asset of assets)
+    await tx.query(
+      `INSERT INTO core_assets (asset_id, symbol, decimals) VALUES ($1, $2, $3)
+       ON CONFLICT (asset_id) DO UPDATE SET symbol = excluded.symbol, decimals = excluded.decimals`,
+      [asset.assetId, asset.symbol, asset.decimals],
+    );
+  for (const market of markets)
+    await tx.query(
+      `INSERT INTO core_markets (market_id, symbol, base_asset_id, quote_asset_id) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (market_id) DO UPDATE SET symbol = excluded.symbol,
+         base_asset_id = excluded.base_asset_id, quote_asset_id = excluded.quote_asset_id`,
+      [market.marketId, market.symbol, market.baseAssetId, market.quoteAssetId],
+    );
 }
 
 /** Upserts the latest BalanceChanged totals per (user, asset) of the batch: one statement. */

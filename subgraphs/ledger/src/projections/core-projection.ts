@@ -13,7 +13,7 @@ import { adjustmentAuditRecord, matchAdjustmentIntents } from '../domain/admin-a
 import type { AssetCatalog } from '../domain/core-catalog.ts';
 import { accountsTouchedBy, journalCoreEvents, type JournalBatch } from '../domain/core-journal.ts';
 import type { AccountState } from '../domain/journal.ts';
-import { coreStream, storeCatalogEvents, storeCoreBalances } from './core-balances.ts';
+import { catalogAdditions, coreStream, storeCatalogEvents, storeCoreBalances } from './core-balances.ts';
 import { lockAccountStates, writeJournalBatch } from './journal-store.ts';
 import { lockCandidateIntents, markIntentsBooked } from './adjustment-intents.ts';
 
@@ -118,22 +118,23 @@ export async function applyCoreEvents(
 ): Promise<number> {
   if (events.length > maxEventsPerBatch)
     throw new RangeError(`At most ${maxEventsPerBatch} events per batch`);
-  const { position, learned, booked, applied } = await db.transaction(async (tx) => {
+  // Catalog events are facts of the log: learned from every delivered event, also those another
+  // instance applied (this one then never stores them, but must know their assets and markets).
+  const additions = catalogAdditions(events);
+  const batchCatalog = additions.assets.length + additions.markets.length > 0 ? catalog.clone() : catalog;
+  for (const asset of additions.assets) batchCatalog.add(asset);
+  for (const market of additions.markets) batchCatalog.addMarket(market);
+  const { position, booked, applied } = await db.transaction(async (tx) => {
     const stored = await lockPosition(tx);
     const fresh = events.filter((event) => event.eventSeq > stored);
-    if (fresh.length === 0) return { position: stored, learned: null, booked: null, applied: false };
+    if (fresh.length === 0) return { position: stored, booked: null, applied: false };
     for (const [index, event] of fresh.entries()) {
       if (event.eventSeq !== stored + index + 1)
         throw new CoreProjectionError(
           `Gap in the core event log: expected eventSeq ${stored + index + 1}, got ${event.eventSeq}.`,
         );
     }
-    const added = await storeCatalogEvents(tx, fresh);
-    // Assets and markets added in this batch are known to the rest of it.
-    const batchCatalog = added.assets.length + added.markets.length > 0 ? catalog.clone() : catalog;
-    for (const asset of added.assets) batchCatalog.add(asset);
-    for (const market of added.markets) batchCatalog.addMarket(market);
-
+    await storeCatalogEvents(tx, fresh);
     const touched = accountsTouchedBy(fresh, batchCatalog);
     let booked: JournalBatch['accounts'] | null = null;
     if (touched.size > 0) {
@@ -152,13 +153,13 @@ export async function applyCoreEvents(
       coreStream,
       position,
     ]);
-    return { position, learned: batchCatalog === catalog ? null : batchCatalog, booked, applied: true };
+    return { position, booked, applied: true };
   });
   if (written && applied) written.committed(position, booked);
-  // Adopted only once committed: a rolled-back batch teaches the catalog nothing.
-  if (learned !== null) {
-    for (const asset of learned.all()) catalog.add(asset);
-    for (const market of learned.markets()) catalog.addMarket(market);
+  // Adopted once committed (here or by another instance): a rolled-back batch teaches nothing.
+  if (batchCatalog !== catalog) {
+    for (const asset of batchCatalog.all()) catalog.add(asset);
+    for (const market of batchCatalog.markets()) catalog.addMarket(market);
   }
   return position;
 }
