@@ -82,17 +82,25 @@ function scanNext(text: string): ScannedBook | null {
   };
 }
 
-/** Whether JSON.parse of the message agrees with its scan (null: the message has no book). */
+/** The checked fields of a parsed book event (null: no book in the message). */
+function scannedOf(book: BookEvent['orderBook'] | null | undefined): ScannedBook | null {
+  if (!book) return null;
+  return {
+    kind: book.kind,
+    sequence: book.sequence,
+    prices: [...book.bids, ...book.asks].map((level) => level.price),
+  };
+}
+
+/** Whether JSON.parse of the message agrees with its scan. */
 function checkScan(text: string, scanned: ScannedBook | null): boolean {
   const message = JSON.parse(text) as { payload?: { data?: BookEvent | null } };
-  const book = message.payload?.data?.orderBook;
-  if (!book) return scanned === null;
-  const prices = [...book.bids, ...book.asks].map((level) => level.price);
+  const parsed = scannedOf(message.payload?.data?.orderBook);
+  if (!parsed || !scanned) return parsed === scanned;
   return (
-    scanned !== null &&
-    scanned.kind === book.kind &&
-    scanned.sequence === book.sequence &&
-    scanned.prices.join(',') === prices.join(',')
+    scanned.kind === parsed.kind &&
+    scanned.sequence === parsed.sequence &&
+    scanned.prices.join(',') === parsed.prices.join(',')
   );
 }
 
@@ -133,16 +141,7 @@ function leanSubscribe(httpUrl: string, sink: Sink): () => Promise<void> {
       switch (message.type) {
         case 'next': {
           // Not the compact shape the scan expects: read it properly.
-          const book = (message.payload as { data?: BookEvent | null }).data?.orderBook;
-          sink.next(
-            book
-              ? {
-                  kind: book.kind,
-                  sequence: book.sequence,
-                  prices: [...book.bids, ...book.asks].map((level) => level.price),
-                }
-              : null,
-          );
+          sink.next(scannedOf((message.payload as { data?: BookEvent | null }).data?.orderBook));
           break;
         }
         case 'connection_ack':
@@ -229,18 +228,7 @@ function run(input: SubscribersInput): void {
       client.subscribe<BookEvent>(
         { query },
         {
-          next: (result) => {
-            const book = result.data?.orderBook;
-            sink.next(
-              book
-                ? {
-                    kind: book.kind,
-                    sequence: book.sequence,
-                    prices: [...book.bids, ...book.asks].map((level) => level.price),
-                  }
-                : null,
-            );
-          },
+          next: (result) => sink.next(scannedOf(result.data?.orderBook)),
           error: (error) => sink.ended(`error ${error instanceof Error ? error.message : String(error)}`),
           complete: () => sink.ended('complete'),
         },
