@@ -55,6 +55,14 @@ export interface MarketDataLimits {
   readonly subscriptions?: Partial<SubscriptionServerLimits>;
 }
 
+/**
+ * How long the projection waits after a batch before taking the next. Each delivered change is
+ * still its own DELTA with its own sequence; at low rates they reach subscribers up to this much
+ * later, in groups, for about half the projection's work at 100 book changes a second (a
+ * transaction, its statements, the publications and the core's ack are per batch).
+ */
+export const marketDataProjectionLingerMs = 20;
+
 export interface MarketDataServiceOptions {
   readonly config: PlatformConfig;
   /** An opened, migrated database; the service seeds it. The caller closes it after `close()`. */
@@ -69,6 +77,8 @@ export interface MarketDataServiceOptions {
   readonly assets?: readonly AssetSpec[];
   readonly markets?: readonly MarketSpec[];
   readonly limits?: MarketDataLimits;
+  /** The projection's linger (`MarketProjectionOptions.lingerMs`); `marketDataProjectionLingerMs` by default. */
+  readonly projectionLingerMs?: number;
   /** Clock of the rolling ticker window (tests). */
   readonly now?: () => number;
 }
@@ -98,7 +108,11 @@ export async function createMarketDataService(options: MarketDataServiceOptions)
     (await openBus(options.config.redisUrl, (error, topic) =>
       logger.warn('bus handler failed', { error, topic }),
     ));
-  const projection = await MarketProjection.open({ db, logger });
+  const projection = await MarketProjection.open({
+    db,
+    logger,
+    lingerMs: options.projectionLingerMs ?? marketDataProjectionLingerMs,
+  });
   const reader = new MarketDataReader(db, projection, options.now);
   const feeds: MarketFeeds = {
     books: new BookFeedHub(bus, projection, logger, options.limits?.books),

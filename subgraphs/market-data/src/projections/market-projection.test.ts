@@ -12,7 +12,16 @@ import { levelViews } from '../domain/views.ts';
 import { marketDataMigrationsDir, marketDataSchemaName } from '../index.ts';
 import { MarketDataReader } from '../store/market-data-reader.ts';
 import { seedReferenceData } from '../store/reference-data.ts';
-import { MarketIds, allEvents, startTestCore, tradeScenario, type TestCore } from '../test-fixtures.ts';
+import {
+  MarketIds,
+  allEvents,
+  eventually,
+  limit,
+  place,
+  startTestCore,
+  tradeScenario,
+  type TestCore,
+} from '../test-fixtures.ts';
 import { MarketProjection } from './market-projection.ts';
 
 /** Every projected row, as text, in a fixed order. */
@@ -182,6 +191,35 @@ describe('market projection', () => {
     expect(await dump(test.db)).toEqual(await dump(single.test.db));
     for (const market of projection.markets())
       expect(other.book(market.marketId)!.snapshot()).toEqual(projection.book(market.marketId)!.snapshot());
+  });
+
+  it('lingering, applies what arrives meanwhile as one batch, then follows on; close ends a linger', async () => {
+    const test = await openTestDatabase(marketDataSchemaName, marketDataMigrationsDir);
+    databases.push(test);
+    await seedReferenceData(test.db, referenceAssets, referenceMarkets);
+    const lingering = await MarketProjection.open({ db: test.db, logger: testLogger, lingerMs: 1_000 });
+    const committed: number[] = [];
+    lingering.onCommitted((batch) => void committed.push(batch.lastEventSeq));
+    try {
+      await lingering.start(core.core);
+      await lingering.whenCaughtUp();
+      const caughtUpAt = committed.length;
+      // Two book changes while it lingers after the catch-up batch: applied together, later.
+      await place(core.core, limit('maker-0001', 'BUY', 1_000_001, 10));
+      await place(core.core, limit('maker-0001', 'BUY', 1_000_002, 10));
+      const last = await core.core.lastEventSeq();
+      expect(lingering.position).toBeLessThan(last);
+      await eventually(() => lingering.position === last);
+      expect(committed.slice(caughtUpAt)).toEqual([last]);
+    } finally {
+      await lingering.close();
+    }
+    // Lingering for ten minutes with a delivery waiting: close ends the linger (else this times out).
+    const patient = await MarketProjection.open({ db: test.db, logger: testLogger, lingerMs: 600_000 });
+    await patient.start(core.core);
+    await patient.whenCaughtUp();
+    await place(core.core, limit('maker-0001', 'BUY', 1_000_003, 10));
+    await patient.close();
   });
 
   it('rebuilds: a replay from 0 into empty tables reproduces them exactly', async () => {
