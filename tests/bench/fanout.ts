@@ -234,15 +234,21 @@ async function main(): Promise<void> {
     const makerAnswers = summarize(makerLatencies);
     if (Object.keys(endReasons).length > 0)
       console.log(`subscriptions that ended early, by reason: ${JSON.stringify(endReasons)}`);
-    /** Largest value per tenth of the run: a heap that grows shows rising maxima. */
-    const maxima = (values: readonly number[]): string => {
+    /**
+     * Smallest and largest value per tenth of the run. The heap's smallest readings follow its
+     * collections (what stays alive): a gateway that leaks shows them rising.
+     */
+    const tenths = (values: readonly number[]): string => {
       const size = Math.max(1, Math.ceil(values.length / 10));
-      const out: number[] = [];
-      for (let i = 0; i < values.length; i += size) out.push(Math.max(...values.slice(i, i + size)));
+      const out: string[] = [];
+      for (let i = 0; i < values.length; i += size) {
+        const part = values.slice(i, i + size);
+        out.push(`${Math.min(...part)}-${Math.max(...part)}`);
+      }
       return out.join(' ');
     };
     console.log(
-      `gateway heap used MiB, largest per tenth of the run: ${maxima(heapUsed)}; outside the heap (buffers): ${maxima(external)}`,
+      `gateway heap used MiB, least-most per tenth of the run: ${tenths(heapUsed)}; outside the heap (buffers): ${tenths(external)}`,
     );
     console.log(
       `maker: answer p50 ${round2(makerAnswers.p50)} ms p99 ${round2(makerAnswers.p99)} ms; ${mutations} mutations (${makerErrors} failed) in ${round2(elapsed)} s, straight to the orders subgraph; gateway RSS MiB over time: ${memory.join(' ')}`,
