@@ -4,6 +4,7 @@
  * including the PostgreSQL schemas it created when DATABASE_URL is set.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -17,7 +18,49 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 export const subgraphNames = ['identity', 'ledger', 'orders', 'market-data', 'wallets'] as const;
 export type ServiceName = (typeof subgraphNames)[number] | 'gateway' | 'matching-core';
 
+/** The kernel's ephemeral port range: `listen(0)` and every outgoing connection take ports from it. */
+function ephemeralPortRange(): readonly [number, number] {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    if (Number.isInteger(low) && Number.isInteger(high)) return [low!, high!];
+  } catch {
+    // Not Linux: the IANA dynamic range is the usual default.
+  }
+  return [49152, 65535];
+}
+
+/** Ports this process handed out (two platforms of one test file never share one). */
+const handedOut = new Set<number>();
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A port for a process the harness starts later. Taken below the ephemeral range: a port from
+ * `listen(0)` is free now, but by the time the process binds it (seconds later, once the services
+ * before it are ready) any outgoing connection of the parallel tests may be using it as its local
+ * port, and the start fails with EADDRINUSE. Below that range only listeners compete, and the port
+ * is checked free and picked at random, so parallel test files rarely even try the same one.
+ */
 export async function freePort(): Promise<number> {
+  const [ephemeralLow] = ephemeralPortRange();
+  const low = 10_000;
+  const high = ephemeralLow - 1;
+  for (let attempt = 0; high - low > 1_000 && attempt < 100; attempt += 1) {
+    const port = low + Math.floor(Math.random() * (high - low + 1));
+    if (handedOut.has(port) || !(await canListen(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
+  // No room below the ephemeral range (an unusual kernel setting): let the kernel choose.
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);
