@@ -16,4 +16,5 @@ export type { Database, Queryable, QueryResult, OpenDatabaseOptions, Migration }
 export * from './bus/index.ts';
 export * from './limits/index.ts';
 export * from './projection-runner.ts';
+export * from './linger.ts';
 export * from './audit/index.ts';

@@ -7,6 +7,7 @@
  */
 import { apiError } from '@graphex/schema';
 import type { CoreClient, CoreSubscription, PublicCoreEvent } from '@graphex/schema';
+import { createLinger } from './linger.ts';
 import type { Logger } from './logger.ts';
 
 export interface ProjectionRunnerOptions {
@@ -55,23 +56,7 @@ export async function startProjectionRunner(options: ProjectionRunnerOptions): P
   let retryDelayMs = options.retryDelayMs ?? 100;
   let closed = false;
   const waiters = new Set<{ eventSeq: number; resolve: () => void }>();
-  const lingerMs = options.lingerMs ?? 0;
-  let lingering: { readonly timer: NodeJS.Timeout; readonly resolve: () => void } | null = null;
-  const endLinger = (): void => {
-    const current = lingering;
-    lingering = null;
-    if (!current) return;
-    clearTimeout(current.timer);
-    current.resolve();
-  };
-  /** Holds the next batch back until `lingerMs` after `began`, unless someone waits for it. */
-  const linger = async (began: number): Promise<void> => {
-    const remaining = began + lingerMs - performance.now();
-    if (remaining <= 0 || closed || waiters.size > 0) return;
-    await new Promise<void>((resolve) => {
-      lingering = { timer: setTimeout(endLinger, remaining), resolve };
-    });
-  };
+  const linger = createLinger(options.lingerMs ?? 0);
 
   const advance = (to: number): void => {
     position = to;
@@ -89,7 +74,8 @@ export async function startProjectionRunner(options: ProjectionRunnerOptions): P
       advance(await options.apply(events.slice(start, start + options.maxEventsPerBatch)));
     }
     retryDelayMs = options.retryDelayMs ?? 100;
-    if (lingerMs > 0) await linger(began);
+    // Nobody waits for the next batch: let the core gather more for it.
+    if (!closed && waiters.size === 0) await linger.hold(began);
   };
 
   const subscribe = (): void => {
@@ -123,7 +109,7 @@ export async function startProjectionRunner(options: ProjectionRunnerOptions): P
     caughtUp: () => position >= startTarget,
     waitFor(eventSeq, timeoutMs = 5_000) {
       if (eventSeq <= position) return Promise.resolve();
-      endLinger();
+      linger.end();
       if (waiters.size >= maxWaiters)
         return Promise.reject(
           apiError('SERVICE_UNAVAILABLE', `The ${options.readModel} read model is behind; retry shortly.`),
@@ -147,7 +133,7 @@ export async function startProjectionRunner(options: ProjectionRunnerOptions): P
     },
     async close() {
       closed = true;
-      endLinger();
+      linger.end();
       if (retryTimer) clearTimeout(retryTimer);
       await subscription?.close();
       subscription = null;

@@ -11,7 +11,7 @@
  * Several instances may share one PostgreSQL schema: each follows the log and keeps its own memory
  * copy; the position lock lets exactly one of them write (and publish) each event.
  */
-import type { Database, Logger } from '@graphex/runtime';
+import { createLinger, type Database, type Linger, type Logger } from '@graphex/runtime';
 import type { CoreClient, CoreSubscription, PublicCoreEvent } from '@graphex/schema';
 import { OrderBookState, type BookChange } from '../domain/book.ts';
 import { loadProjectionState, lockPosition, writePlan } from '../store/projection-store.ts';
@@ -57,8 +57,7 @@ export class MarketProjection {
   readonly #db: Database;
   readonly #logger: Logger;
   readonly #retryDelayMs: number;
-  readonly #lingerMs: number;
-  #lingering: { readonly timer: NodeJS.Timeout; readonly resolve: () => void } | undefined;
+  readonly #linger: Linger;
   #position: number;
   #catalog: Catalog;
   readonly #books: Map<number, OrderBookState>;
@@ -80,7 +79,7 @@ export class MarketProjection {
     this.#db = options.db;
     this.#logger = options.logger;
     this.#retryDelayMs = options.retryDelayMs ?? 1_000;
-    this.#lingerMs = options.lingerMs ?? 0;
+    this.#linger = createLinger(options.lingerMs ?? 0);
     this.#position = state.eventSeq;
     this.#catalog = state.catalog;
     this.#books = state.books;
@@ -164,7 +163,8 @@ export class MarketProjection {
       async (events) => {
         const began = performance.now();
         await this.apply(events);
-        await this.#linger(began);
+        // Live (not catching up): let the core gather what arrives for the next delivery.
+        if (!this.#closed && this.#caughtUp) await this.#linger.hold(began);
       },
       (error) => {
         // A batch that failed was rolled back and memory is unchanged: follow again from the
@@ -177,23 +177,6 @@ export class MarketProjection {
         }, this.#retryDelayMs);
       },
     );
-  }
-
-  /** Holds the next delivery back until `lingerMs` after `began` (never while catching up). */
-  async #linger(began: number): Promise<void> {
-    const remaining = began + this.#lingerMs - performance.now();
-    if (remaining <= 0 || this.#closed || !this.#caughtUp) return;
-    await new Promise<void>((resolve) => {
-      this.#lingering = { timer: setTimeout(() => this.#endLinger(), remaining), resolve };
-    });
-  }
-
-  #endLinger(): void {
-    const lingering = this.#lingering;
-    this.#lingering = undefined;
-    if (!lingering) return;
-    clearTimeout(lingering.timer);
-    lingering.resolve();
   }
 
   /**
@@ -328,7 +311,7 @@ export class MarketProjection {
 
   async close(): Promise<void> {
     this.#closed = true;
-    this.#endLinger();
+    this.#linger.end();
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
     await this.#subscription?.close();
     await this.#queue;
