@@ -157,9 +157,7 @@ export async function applyCoreEvents(
   });
   if (written && applied) written.committed(position, booked);
   // Adopted once committed (here or by another instance): a rolled-back batch teaches nothing.
-  if (batchCatalog !== catalog) {
-    for (const asset of batchCatalog.all()) catalog.add(asset);
-    for (const market of batchCatalog.markets()) catalog.addMarket(market);
-  }
+  for (const asset of additions.assets) catalog.add(asset);
+  for (const market of additions.markets) catalog.addMarket(market);
   return position;
 }
