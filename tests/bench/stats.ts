@@ -1,6 +1,6 @@
 /** Small helpers for benchmark programs: percentiles, a seeded PRNG, process memory, HTTP. */
 import { readFileSync } from 'node:fs';
-import { Agent, get, request } from 'node:http';
+import { Agent, request } from 'node:http';
 
 export function percentile(sortedValues: readonly number[], p: number): number {
   if (sortedValues.length === 0) return Number.NaN;
@@ -69,57 +69,50 @@ export function cpuSeconds(pid: number | undefined): number {
 const keepAlive = new Agent({ keepAlive: true, maxSockets: 1024 });
 
 /**
- * POSTs a JSON body and parses the JSON answer, whatever the status. The load generator shares
- * the machine with the platform it measures: `node:http` on kept-alive sockets costs it about half
- * the CPU of `fetch` (no WHATWG streams, Request or Response objects per call).
+ * One request on a kept-alive socket; resolves with the parsed JSON answer. The load generator
+ * shares the machine with the platform it measures: `node:http` costs it about half the CPU of
+ * `fetch` (no WHATWG streams, Request or Response objects per call).
  */
-export function postJson<T>(url: string, headers: Record<string, string>, body: unknown): Promise<T> {
-  const text = JSON.stringify(body);
+function requestJson<T>(
+  url: string,
+  method: 'GET' | 'POST',
+  headers: Record<string, string>,
+  body: string | null,
+  requireOk: boolean,
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const outgoing = request(
-      url,
-      {
-        method: 'POST',
-        agent: keepAlive,
-        headers: {
-          'content-type': 'application/json',
-          'content-length': String(Buffer.byteLength(text)),
-          ...headers,
-        },
-      },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('error', reject);
-        response.on('end', () => {
-          try {
-            resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as T);
-          } catch (error) {
-            reject(new Error(`HTTP ${response.statusCode} from ${url} is not JSON: ${String(error)}`));
-          }
-        });
-      },
-    );
-    outgoing.on('error', reject);
-    outgoing.end(text);
-  });
-}
-
-/** GETs a JSON document (kept-alive connection); rejects on a status other than 200. */
-export function getJson<T>(url: string, headers: Record<string, string>): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    get(url, { agent: keepAlive, headers }, (response) => {
+    const outgoing = request(url, { method, agent: keepAlive, headers }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('error', reject);
       response.on('end', () => {
-        if (response.statusCode !== 200) return reject(new Error(`HTTP ${response.statusCode} from ${url}`));
+        if (requireOk && response.statusCode !== 200)
+          return reject(new Error(`HTTP ${response.statusCode} from ${url}`));
         try {
           resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as T);
         } catch (error) {
-          reject(error as Error);
+          reject(new Error(`HTTP ${response.statusCode} from ${url} is not JSON: ${String(error)}`));
         }
       });
-    }).on('error', reject);
+    });
+    outgoing.on('error', reject);
+    outgoing.end(body ?? undefined);
   });
+}
+
+/** POSTs a JSON body and parses the JSON answer, whatever the status. */
+export function postJson<T>(url: string, headers: Record<string, string>, body: unknown): Promise<T> {
+  const text = JSON.stringify(body);
+  return requestJson<T>(
+    url,
+    'POST',
+    { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), ...headers },
+    text,
+    false,
+  );
+}
+
+/** GETs a JSON document; rejects on a status other than 200. */
+export function getJson<T>(url: string, headers: Record<string, string>): Promise<T> {
+  return requestJson<T>(url, 'GET', headers, null, true);
 }
